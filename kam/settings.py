@@ -1,0 +1,96 @@
+"""Configuration: one frozen pydantic-settings model per concern, read from the environment.
+
+Nothing here reads the environment at import time; each service builds its settings in
+``main()``. Secrets are ``SecretStr`` and never appear in ``repr`` or logs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+
+class KafkaSettings(BaseSettings):
+    """Connection to the Kafka cluster (``KAFKA_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", frozen=True, extra="ignore")
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+
+    def confluent_config(self) -> dict[str, str]:
+        """librdkafka properties for confluent-kafka clients."""
+        config = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "security.protocol": self.security_protocol,
+        }
+        if self.sasl_mechanism:
+            config["sasl.mechanism"] = self.sasl_mechanism
+        if self.sasl_username:
+            config["sasl.username"] = self.sasl_username
+        if self.sasl_password:
+            config["sasl.password"] = self.sasl_password.get_secret_value()
+        optional_files = {
+            "ssl.ca.location": self.ssl_cafile,
+            "ssl.certificate.location": self.ssl_certfile,
+            "ssl.key.location": self.ssl_keyfile,
+        }
+        config.update({key: str(path) for key, path in optional_files.items() if path})
+        return config
+
+
+class TopicSettings(BaseSettings):
+    """Topic names and partition count (``KAM_TOPIC_*``). All keyed topics share one count."""
+
+    model_config = SettingsConfigDict(env_prefix="KAM_TOPIC_", frozen=True, extra="ignore")
+
+    touchpoints: str = "kam.touchpoints"
+    accounts: str = "kam.accounts"
+    enriched: str = "kam.touchpoints.enriched"
+    deadletter: str = "kam.touchpoints.deadletter"
+    alerts: str = "kam.alerts"
+    partitions: int = Field(default=4, ge=1)
+
+
+class ClickHouseSettings(BaseSettings):
+    """Where analytics land (``CLICKHOUSE_*``).
+
+    With ``CLICKHOUSE_HOST`` set, a ClickHouse server is used through clickhouse-connect;
+    otherwise the embedded chdb engine stores its data under ``CLICKHOUSE_CHDB_PATH``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CLICKHOUSE_", frozen=True, extra="ignore")
+
+    host: str | None = None
+    port: int | None = None
+    username: str = "default"
+    password: SecretStr = SecretStr("")
+    database: str = "kam"
+    secure: bool = False
+    ca_cert: Path | None = None
+    chdb_path: Path = Path(".kam/chdb")
+
+    @property
+    def backend(self) -> Literal["server", "chdb"]:
+        return "server" if self.host else "chdb"
+
+
+class MetricsSettings(BaseSettings):
+    """Prometheus exposition (``KAM_METRICS_*``); port 0 disables the HTTP endpoint."""
+
+    model_config = SettingsConfigDict(env_prefix="KAM_METRICS_", frozen=True, extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535)
