@@ -61,6 +61,7 @@ class TopicSettings(BaseSettings):
     enriched: str = "kam.touchpoints.enriched"
     deadletter: str = "kam.touchpoints.deadletter"
     alerts: str = "kam.alerts"
+    account_status: str = "kam.account-status"
     partitions: int = Field(default=4, ge=1)
 
 
@@ -94,3 +95,19 @@ class MetricsSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=0, ge=0, le=65535)
+
+
+class WorkerSettings(BaseSettings):
+    """The Faust stream worker (``KAM_WORKER_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="KAM_WORKER_", frozen=True, extra="ignore")
+
+    app_id: str = "kam-pulse"
+    batch_size: int = Field(default=1000, ge=1)
+    batch_max_wait_seconds: float = Field(default=0.05, gt=0)
+    max_event_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_clock_skew_seconds: float = Field(default=300.0, ge=0)
+    data_dir: Path = Path(".kam/faust")
+    web_port: int = Field(default=0, ge=0, le=65535)
+    """Faust's own web server; 0 disables it (metrics are served by KAM_METRICS_PORT)."""
+    log_level: Literal["crit", "error", "warn", "info", "debug"] = "info"

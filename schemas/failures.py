@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import AwareDatetime, Base64Bytes, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 
 class FailureType(StrEnum):
@@ -20,7 +20,7 @@ class FailureType(StrEnum):
 class DeadLetter(BaseModel):
     """Why a message was rejected, where it came from, and its bytes (base64 on the wire)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, ser_json_bytes="base64", val_json_bytes="base64")
 
     failure_type: FailureType
     detail: str
@@ -28,5 +28,6 @@ class DeadLetter(BaseModel):
     source_topic: str
     source_partition: int
     source_offset: int
-    original: Base64Bytes
+    original: bytes
+    """The message value exactly as received (base64 in JSON)."""
     received_at: AwareDatetime

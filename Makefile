@@ -1,0 +1,42 @@
+# KAM Pulse: `make demo` and `make test` do all the set-up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+# The virtualenv is rebuilt when pyproject.toml changes.
+INSTALLED := $(VENV)/.installed-$(shell cat pyproject.toml 2>/dev/null | cksum | cut -d' ' -f1)
+
+.PHONY: install system-deps kafka-jars demo test unit lint bench clean
+
+$(INSTALLED): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required: $(PYTHON) not found." >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+system-deps:
+	@deploy/local/system-deps.sh
+
+kafka-jars: system-deps
+	@deploy/local/kafka.sh fetch
+
+install: system-deps kafka-jars $(INSTALLED)
+
+demo: install
+	$(BIN)/kam demo
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+
+unit: $(INSTALLED)
+	$(BIN)/pytest tests/unit
+
+test: install lint
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf .kam deploy/local/.run

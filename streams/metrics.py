@@ -1,0 +1,42 @@
+"""Prometheus metrics of the stream worker."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+EVENTS_CONSUMED = Counter(
+    "kam_worker_events_consumed_total", "Touchpoint messages consumed by the worker."
+)
+EVENTS_VALID = Counter(
+    "kam_worker_events_valid_total",
+    "Touchpoints that passed validation, by contact point and account tier.",
+    ["contact_point", "tier"],
+)
+EVENTS_INVALID = Counter(
+    "kam_worker_events_invalid_total",
+    "Messages sent to the dead-letter topic, by failure type.",
+    ["failure_type"],
+)
+BAD_EXPERIENCES = Counter(
+    "kam_worker_bad_experiences_total",
+    "Touchpoints that are a bad experience on their own, by contact point and tier.",
+    ["contact_point", "tier"],
+)
+ALERTS_EMITTED = Counter(
+    "kam_worker_alerts_emitted_total",
+    "Alert states sent to the alerts topic, by contact point, tier and status.",
+    ["contact_point", "tier", "status"],
+)
+ACCOUNT_UPDATES = Counter(
+    "kam_worker_account_updates_total", "Account records applied, by outcome.", ["outcome"]
+)
+BATCH_SECONDS = Histogram(
+    "kam_worker_batch_seconds",
+    "Time to process one batch of touchpoints and hand its output to the producer.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+BATCH_SIZE = Histogram(
+    "kam_worker_batch_size",
+    "Messages per processed batch.",
+    buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000),
+)

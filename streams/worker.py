@@ -1,0 +1,25 @@
+"""Run the stream worker process: topics up front, metrics endpoint, then the Faust worker."""
+
+from __future__ import annotations
+
+from faust.worker import Worker
+from prometheus_client import start_http_server
+
+from kam.kafka_admin import ensure_topics, pipeline_topics
+from kam.settings import KafkaSettings, MetricsSettings, TopicSettings, WorkerSettings
+from streams.app import create_app
+
+
+def run_worker(
+    *,
+    kafka: KafkaSettings,
+    topics: TopicSettings,
+    worker: WorkerSettings,
+    metrics: MetricsSettings,
+) -> None:
+    """Block running the worker until SIGTERM/SIGINT; returns after a clean shutdown."""
+    ensure_topics(kafka, pipeline_topics(topics))
+    if metrics.port:
+        start_http_server(metrics.port, addr=metrics.host)
+    app = create_app(kafka=kafka, topics=topics, worker=worker)
+    Worker(app, loglevel=worker.log_level, quiet=True).execute_from_commandline()
