@@ -1,0 +1,1 @@
+"""Versioned DDL: NNNN_name.sql files applied in order by :mod:`sinks.migrate`."""
