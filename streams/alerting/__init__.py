@@ -1,5 +1,6 @@
 """The alert engine: bad-experience rules, KPI rules and the alert lifecycle. Pure, no I/O."""
 
+from streams.alerting.book import AlertBook
 from streams.alerting.config import (
     AlertRulesConfig,
     EventRules,
@@ -10,14 +11,17 @@ from streams.alerting.config import (
 )
 from streams.alerting.events import BadExperience, bad_experience, bad_experiences
 from streams.alerting.exceptions import AlertingError, AlertRulesError, AlertStateError
+from streams.alerting.kpi_rules import KpiSnapshot
 
 __all__ = [
+    "AlertBook",
     "AlertRulesConfig",
     "AlertRulesError",
     "AlertStateError",
     "AlertingError",
     "BadExperience",
     "EventRules",
+    "KpiSnapshot",
     "LifecycleRules",
     "TierRules",
     "bad_experience",
