@@ -1,0 +1,161 @@
+"""Windows, bucket eviction, late events, serialisation and order independence."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schemas.touchpoints import ContactPoint
+from streams.kpis import BucketTier, ContactPointState, KpiConfig, StateDecodeError
+from streams.kpis.logistics import C
+from tests.unit.streams.test_kpi_events import at, delivery, event, ticket_time
+
+CONFIG = KpiConfig()
+
+
+def logistics() -> ContactPointState:
+    return ContactPointState(contact_point=ContactPoint.LOGISTICS, config=CONFIG)
+
+
+def deliveries(state: ContactPointState, as_of: object, window: str) -> int:
+    return state.totals(as_of=int(as_of.timestamp()), window=window).counts[C.DELIVERIES]  # type: ignore[attr-defined]
+
+
+def test_window_covers_start_inclusive_end_exclusive() -> None:
+    state = logistics()
+    hwm = at(days=30, hours=12, minutes=7)  # 2026-03-31 12:07
+    assert state.apply(delivery(hwm)) == "applied"
+    # 30d: [04-01 00:00 - 30 d, ...) = [03-02 00:00, ...); 7d: [03-25 00:00, ...)
+    # 24h: [03-31 13:00 - 24 h, ...) = [03-30 13:00, ...); 1h: [12:10 - 1 h, ...) = [11:10, ...)
+    for start, window in [
+        (at(days=1), "30d"),
+        (at(days=24), "7d"),
+        (at(days=29, hours=13), "24h"),
+        (at(days=30, hours=11, minutes=10), "1h"),
+    ]:
+        assert state.apply(delivery(start)) == "applied"
+        just_before = state.apply(delivery(start - timedelta(seconds=1)))
+        assert just_before == ("too_late" if window == "30d" else "applied")  # 30d is the longest
+        assert deliveries(state, hwm, window) == 2, window  # hwm event + the one at the start
+        state = logistics()
+        state.apply(delivery(hwm))
+
+
+def test_events_older_than_the_longest_retention_are_too_late() -> None:
+    state = logistics()
+    state.apply(delivery(at(days=30, hours=12)))
+    assert state.apply(delivery(at(days=1))) == "applied"  # first second of the 30d window
+    before = state.to_bytes()
+    assert state.apply(delivery(at(days=1, seconds=-1))) == "too_late"
+    assert state.too_late == 1
+    assert deliveries(state, at(days=30, hours=12), "30d") == 2
+    state.too_late = 0
+    assert state.to_bytes() == before  # nothing else changed
+
+
+def test_buckets_are_evicted_as_the_high_water_mark_advances() -> None:
+    state = logistics()
+    state.apply(delivery(at(minutes=30)))
+    state.apply(delivery(at(hours=25)))  # hourly bucket of 00:30 falls out (24 h kept)
+    assert deliveries(state, at(hours=25), "24h") == 1
+    assert deliveries(state, at(hours=25), "7d") == 2
+    assert deliveries(state, at(minutes=30), "24h") == 0  # evicted, even looking back
+    assert deliveries(state, at(), "30d") == 1
+    state.apply(delivery(at(days=31)))  # daily bucket of day 0 falls out (30 d kept)
+    # the daily ring now holds days 2..31: days 0 and 1 are gone, even looking back
+    assert deliveries(state, at(days=31), "30d") == 1
+    assert deliveries(state, at(days=30), "30d") == 0
+    assert deliveries(state, at(), "30d") == 0
+    fresh = logistics()
+    fresh.apply(delivery(at(days=31)))
+    assert state.to_bytes() == fresh.to_bytes()  # evicted buckets are zeroed, not kept
+
+
+def test_a_far_jump_clears_every_tier() -> None:
+    state = logistics()
+    state.apply(delivery(at()))
+    state.apply(delivery(at(days=400)))
+    fresh = logistics()
+    fresh.apply(delivery(at(days=400)))
+    assert state.to_bytes() == fresh.to_bytes()
+
+
+def support_with_everything() -> ContactPointState:
+    state = ContactPointState(contact_point=ContactPoint.SUPPORT, config=CONFIG)
+    for minutes in (3, 45, 200, 1000):
+        state.apply(ticket_time("ticket_first_response", at(days=2, hours=5), minutes, "high"))
+        state.apply(ticket_time("ticket_resolved", at(days=9, hours=1), minutes * 3, "low"))
+    state.apply(event("nps_submitted", at(days=9), score=10))
+    state.apply(event("csat_submitted", at(days=1), score=2))
+    state.too_late = 3
+    return state
+
+
+def test_round_trip_keeps_everything() -> None:
+    state = support_with_everything()
+    data = state.to_bytes()
+    again = ContactPointState.from_bytes(data, config=CONFIG)
+    assert again.to_bytes() == data
+    assert (again.hwm, again.too_late, again.contact_point) == (state.hwm, 3, "support")
+    as_of = at(days=9, hours=2)
+    assert again.snapshots(as_of=as_of) == state.snapshots(as_of=as_of)
+    assert again.snapshot(as_of=as_of, window="30d")["resolution_minutes_p90"] == 2976.0  # 3000
+    assert len(data) < 300
+
+
+def test_round_trip_into_a_changed_tier_layout() -> None:
+    state = support_with_everything()
+    hourly_daily = KpiConfig(
+        windows={"24h": timedelta(hours=24), "30d": timedelta(days=30)},
+        tiers=CONFIG.tiers[1:],
+        score={"window": "30d"},
+    )
+    again = ContactPointState.from_bytes(state.to_bytes(), config=hourly_daily)
+    as_of = at(days=9, hours=2)
+    assert again.snapshot(as_of=as_of, window="30d") == state.snapshot(as_of=as_of, window="30d")
+    six_hourly = BucketTier(granularity=timedelta(hours=6), retention=timedelta(days=60))
+    finer = KpiConfig(
+        windows={"30d": timedelta(days=30)}, tiers=(six_hourly,), score={"window": "30d"}
+    )
+    empty = ContactPointState.from_bytes(state.to_bytes(), config=finer)
+    assert set(empty.snapshot(as_of=as_of, window="30d").values()) == {None}
+
+
+def test_unreadable_bytes_raise_state_decode_error() -> None:
+    data = support_with_everything().to_bytes()
+    for bad in (b"", b"\x09" + data[1:], data[:-5], data[:1] + b"not zlib"):
+        with pytest.raises(StateDecodeError):
+            ContactPointState.from_bytes(bad, config=CONFIG)
+
+
+offsets = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=40 * 24 * 60),  # minutes after T0
+        st.integers(min_value=-48, max_value=48),  # hours late
+        st.integers(min_value=0, max_value=12),  # delivered of 10
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(offsets, st.randoms(use_true_random=False))
+def test_apply_order_does_not_change_the_snapshots(
+    spec: list[tuple[int, int, int]], rnd: object
+) -> None:
+    events = [delivery(at(minutes=m), late_hours=h, delivered=q) for m, h, q in spec]
+    shuffled = list(events)
+    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
+    first, second = logistics(), logistics()
+    for item in events:
+        first.apply(item)
+    for item in shuffled:
+        second.apply(item)
+    as_of = max(item.occurred_at for item in events)
+    assert first.snapshots(as_of=as_of) == second.snapshots(as_of=as_of)
+    otif = first.snapshot(as_of=as_of, window="30d")["otif"]
+    assert otif is not None and 0.0 <= otif <= 1.0
