@@ -151,8 +151,8 @@ class AlertBook:
             ] = snapshot
         for (account_id, contact_point), windows in groups.items():
             self._ingest_kpis(account_id, contact_point, windows, at, out)
-        for key, account_id in list(self._firing.items()):
-            alert = self._decide(key, account_id, at)
+        for key in sorted(self._firing):  # key order: the same after a restore
+            alert = self._decide(key, self._firing[key], at)
             if alert is not None:
                 out.append(alert)
         return out
