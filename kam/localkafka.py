@@ -27,9 +27,7 @@ def free_port() -> int:
 
 
 def _script(*args: str) -> str:
-    result = subprocess.run(
-        [str(KAFKA_SCRIPT), *args], capture_output=True, text=True, check=False
-    )
+    result = subprocess.run([str(KAFKA_SCRIPT), *args], capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise LocalKafkaError(result.stderr.strip().splitlines()[-1] if result.stderr else "")
     return result.stdout.strip()

@@ -111,3 +111,20 @@ class WorkerSettings(BaseSettings):
     web_port: int = Field(default=0, ge=0, le=65535)
     """Faust's own web server; 0 disables it (metrics are served by KAM_METRICS_PORT)."""
     log_level: Literal["crit", "error", "warn", "info", "debug"] = "info"
+
+
+class SinkSettings(BaseSettings):
+    """The ClickHouse sink's batching, retries and query endpoint (``KAM_SINK_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="KAM_SINK_", frozen=True, extra="ignore")
+
+    batch_max_rows: int = Field(default=10_000, ge=1)
+    batch_max_seconds: float = Field(default=1.0, gt=0)
+    retry_initial_seconds: float = Field(default=0.5, gt=0)
+    retry_max_seconds: float = Field(default=30.0, gt=0)
+    query_port: int = Field(default=0, ge=0, le=65535)
+    """Port of the read-only SQL endpoint served in chdb mode (0: any free port)."""
+    kpi_topic: str | None = None
+    """Topic of KPI snapshots to store in ``kpi_snapshots`` (none read when unset)."""
+    group_id: str = "kam-clickhouse-sink"
+    """Kafka consumer group of the sink (``python -m sinks``)."""

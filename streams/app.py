@@ -68,7 +68,6 @@ def create_app(*, kafka: KafkaSettings, topics: TopicSettings, worker: WorkerSet
         datadir=str(worker.data_dir),
         topic_partitions=topics.partitions,
         topic_replication_factor=1,
-        topic_allow_declare=False,
         processing_guarantee="at_least_once",
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
@@ -93,7 +92,7 @@ def create_app(*, kafka: KafkaSettings, topics: TopicSettings, worker: WorkerSet
     deadletter = raw_topic(topics.deadletter)
     alerts = raw_topic(topics.alerts)
 
-    accounts = app.Table("accounts", partitions=topics.partitions, value_serializer="json")
+    accounts = app.Table("accounts", partitions=topics.partitions)
     processor = TouchpointProcessor(
         accounts=AccountDirectory(records=accounts),
         policy=ValidationPolicy(
@@ -116,7 +115,9 @@ def create_app(*, kafka: KafkaSettings, topics: TopicSettings, worker: WorkerSet
                 account = Account.model_validate_json(event.value)
             except ValidationError as error:
                 metrics.ACCOUNT_UPDATES.labels("invalid").inc()
-                await deadletter.send(key=event.key, value=_dumps(_account_dead_letter(event, error)))
+                await deadletter.send(
+                    key=event.key, value=_dumps(_account_dead_letter(event, error))
+                )
                 continue
             accounts[account.account_id] = account.model_dump(mode="json")
             metrics.ACCOUNT_UPDATES.labels("applied").inc()
@@ -124,7 +125,9 @@ def create_app(*, kafka: KafkaSettings, topics: TopicSettings, worker: WorkerSet
     @app.agent(touchpoints)
     async def process_touchpoints(stream: faust.StreamT[bytes]) -> None:
         """Validate, enrich and check each batch; send what it produced."""
-        async for events in stream.take_events(worker.batch_size, within=worker.batch_max_wait_seconds):
+        async for events in stream.take_events(
+            worker.batch_size, within=worker.batch_max_wait_seconds
+        ):
             started = time.perf_counter()
             outcome = processor.process(_source_records(events), now=_utcnow())
             await _send_outcome(outcome)

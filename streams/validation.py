@@ -76,9 +76,9 @@ def validate_record(
     )
 
 
-def _check_event_time(occurred_at: datetime, now: datetime, policy: ValidationPolicy) -> (
-    Rejection | None
-):
+def _check_event_time(
+    occurred_at: datetime, now: datetime, policy: ValidationPolicy
+) -> Rejection | None:
     if occurred_at - now > policy.max_clock_skew:
         return Rejection(
             FailureType.FUTURE_EVENT_TIME,
@@ -100,12 +100,15 @@ def diagnose(raw: bytes, error: ValidationError) -> Rejection:
     except orjson.JSONDecodeError as exc:
         return Rejection(FailureType.NOT_JSON, str(exc))
     if not isinstance(document, dict):
-        return Rejection(FailureType.NOT_JSON, f"expected a JSON object, got {type(document).__name__}")
+        return Rejection(
+            FailureType.NOT_JSON, f"expected a JSON object, got {type(document).__name__}"
+        )
     event_type = document.get("event_type")
     if event_type not in EVENT_TYPES:
         known = ", ".join(sorted(EVENT_TYPES))
         return Rejection(
-            FailureType.UNKNOWN_EVENT_TYPE, f"event_type {event_type!r} is not one of: {known}",
+            FailureType.UNKNOWN_EVENT_TYPE,
+            f"event_type {event_type!r} is not one of: {known}",
             "event_type",
         )
     version = document.get("schema_version", 1)

@@ -19,8 +19,11 @@ def test_round_trip(kafka_settings: KafkaSettings, unique_name: Callable[[str], 
         producer.produce(topic, key=f"k{i}", value=f"v{i}")
     assert producer.flush(10) == 0
     consumer = Consumer(
-        {**kafka_settings.confluent_config(), "group.id": unique_name("g"),
-         "auto.offset.reset": "earliest"}
+        {
+            **kafka_settings.confluent_config(),
+            "group.id": unique_name("g"),
+            "auto.offset.reset": "earliest",
+        }
     )
     consumer.subscribe([topic])
     values: list[bytes] = []

@@ -57,14 +57,18 @@ def test_valid_event_is_returned_as_its_model() -> None:
         (_with(source_system="x" * 3000), FailureType.OVERSIZE, None),
     ],
 )
-def test_each_failure_is_typed(raw: bytes, failure_type: FailureType, field_path: str | None) -> None:
+def test_each_failure_is_typed(
+    raw: bytes, failure_type: FailureType, field_path: str | None
+) -> None:
     letter = _validate(raw)
     assert isinstance(letter, DeadLetter)
     assert letter.failure_type == failure_type
     assert letter.field_path == field_path
     assert letter.original == raw
     assert (letter.source_topic, letter.source_partition, letter.source_offset) == (
-        "kam.touchpoints", 3, 42,
+        "kam.touchpoints",
+        3,
+        42,
     )
     assert letter.detail
 
