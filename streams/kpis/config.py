@@ -37,6 +37,8 @@ class BucketTier(BaseModel):
         g, r = self.granularity.total_seconds(), self.retention.total_seconds()
         if g < 1 or g != int(g) or r < g or r % g:
             raise ValueError("granularity must be whole seconds and divide retention")
+        if r // g > 10_000:
+            raise ValueError("a tier holds at most 10,000 buckets")
         return self
 
 
