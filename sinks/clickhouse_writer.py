@@ -1,0 +1,119 @@
+"""The ClickHouse writer: Kafka message batches -> rows -> deduplicated inserts.
+
+For every batch: its boundaries are recorded in ``sink_batches`` (so a restart re-reads the
+same batch), each message is converted to rows, each table gets one insert whose
+``insert_deduplication_token`` is ``topic:partition:first-last`` of its rows, rows ClickHouse
+refuses are isolated by bisection and written to ``failed_events`` with the error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sinks import metrics
+from sinks.backend import ClickHouseBackend
+from sinks.batching import Batch, BatchingSink, TopicPartition
+from sinks.rows import COLUMNS, Row, SourceMessage, TopicKind, convert, rejected_row
+from sinks.splitting import isolate_rejected
+
+FAILED_EVENTS = "failed_events"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One row bound for a table, with the message it came from."""
+
+    message: SourceMessage
+    row: Row
+
+
+def rows_token(topic: str, partition: int, entries: Sequence[Entry]) -> str:
+    """``topic:partition:first-last`` over the offsets of these rows."""
+    return f"{topic}:{partition}:{entries[0].message.offset}-{entries[-1].message.offset}"
+
+
+def tables_of(kind: TopicKind, messages: Sequence[SourceMessage]) -> dict[str, list[Entry]]:
+    """Rows per table for a batch, rows in offset order."""
+    tables: dict[str, list[Entry]] = {}
+    for message in messages:
+        for table, row in convert(kind, message).items():
+            tables.setdefault(table, []).append(Entry(message, row))
+    return tables
+
+
+class ClickHouseWriter(BatchingSink[SourceMessage]):
+    """Writes batches of one consumer group's topics to ClickHouse, exactly once per batch."""
+
+    def __init__(
+        self,
+        *,
+        backend: ClickHouseBackend,
+        routes: Mapping[str, TopicKind],
+        group_id: str,
+        max_rows: int,
+        max_seconds: float,
+    ) -> None:
+        super().__init__(max_rows=max_rows, max_seconds=max_seconds)
+        self._backend = backend
+        self._routes = dict(routes)
+        self._group_id = group_id
+
+    def recorded_cuts(self, tp: TopicPartition, committed: int) -> list[int]:
+        """Last offsets of batches recorded at or after ``committed`` (to replay after a crash)."""
+        result = self._backend.query(
+            "SELECT DISTINCT last_offset FROM sink_batches"
+            f" WHERE consumer_group = {_literal(self._group_id)} AND topic = {_literal(tp.topic)}"
+            f" AND partition = {int(tp.partition)} AND last_offset >= {int(committed)}"
+            " ORDER BY last_offset"
+        )
+        return [int(row[0]) for row in result.rows]
+
+    def write(self, batch: Batch[SourceMessage]) -> None:
+        started = time.perf_counter()
+        self._backend.insert(
+            "sink_batches",
+            ["consumer_group", "topic", "partition", "first_offset", "last_offset"],
+            [[self._group_id, batch.topic, batch.partition, batch.first_offset, batch.last_offset]],
+            dedup_token=f"{self._group_id}:{batch.key}",
+        )
+        tables = tables_of(self._routes[batch.topic], batch.items)
+        failed = tables.pop(FAILED_EVENTS, [])
+        for table, entries in tables.items():
+            failed.extend(
+                Entry(entry.message, rejected_row(entry.message, str(error)))
+                for entry, error in self._insert_isolating(batch, table, entries)
+            )
+        failed.sort(key=lambda entry: entry.message.offset)
+        unstorable = self._insert_isolating(batch, FAILED_EVENTS, failed)
+        if unstorable:
+            raise unstorable[0][1]  # nowhere left to keep these rows: stop, commit nothing
+        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+
+    def _insert_isolating(
+        self, batch: Batch[SourceMessage], table: str, entries: Sequence[Entry]
+    ) -> list[tuple[Entry, Exception]]:
+        columns = COLUMNS[table]
+
+        def insert(part: Sequence[Entry]) -> None:
+            try:
+                self._backend.insert(
+                    table,
+                    columns,
+                    [entry.row for entry in part],
+                    dedup_token=rows_token(batch.topic, batch.partition, part),
+                )
+            except Exception as exc:
+                metrics.INSERT_ERRORS.labels(table=table, error=type(exc).__name__).inc()
+                raise
+            metrics.ROWS_WRITTEN.labels(table=table).inc(len(part))
+
+        rejected = isolate_rejected(entries, insert)
+        if rejected:
+            metrics.ROWS_REJECTED.labels(table=table).inc(len(rejected))
+        return list(rejected)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -1,0 +1,288 @@
+"""Pure conversion of Kafka messages into table rows, one function per topic kind.
+
+Conversion is deliberately light: the stream workers validated the events already, so only the
+fields a column needs are checked here, enums and values are left for ClickHouse's schema to
+check (a row it refuses is isolated and kept in ``failed_events``). A message that cannot be
+converted becomes a ``failed_events`` row; nothing is dropped. Everything here is deterministic
+(no clock reads), so a replayed batch converts to identical rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import orjson
+
+from schemas import Account, contact_point_of
+
+TopicKind = Literal["enriched", "deadletter", "alerts", "accounts", "kpis"]
+
+SOURCE = ("source_topic", "source_partition", "source_offset")
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "touchpoints": (
+        "event_id", "account_id", "contact_point", "event_type", "occurred_at", "source_system",
+        "schema_version", "trace_id", "payload", "tier", "account_name", "kam_owner", "kam_team",
+        "tier_score", "bad_experience", "processed_at", *SOURCE,
+    ),
+    "failed_events": (
+        "failure_type", "detail", "field_path", "source_topic", "source_partition",
+        "source_offset", "original", "received_at", "read_topic", "read_partition", "read_offset",
+    ),
+    "alerts": (
+        "alert_key", "account_id", "account_name", "tier", "kam_owner", "kam_team",
+        "contact_point", "rule", "severity", "status", "summary", "evidence", "event_ids",
+        "started_at", "updated_at", *SOURCE,
+    ),
+    "accounts": (
+        "account_id", "name", "tier", "tier_score", "kam_owner", "kam_team", "segment",
+        "parent_account_id", "updated_at", "attributes", *SOURCE,
+    ),
+    "account_tier_history": (
+        "account_id", "name", "tier", "tier_score", "kam_owner", "kam_team", "updated_at",
+        "attributes", *SOURCE,
+    ),
+    "kpi_snapshots": (
+        "account_id", "contact_point", "window", "kpi", "value", "computed_at", *SOURCE,
+    ),
+}  # fmt: skip
+"""Insert column order of every table the sink writes."""
+
+ACCOUNT_FIELDS = frozenset(Account.model_fields)
+MAX_DETAIL = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class SourceMessage:
+    """What the sink needs of one Kafka message."""
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None
+    timestamp: datetime
+    """The broker/producer timestamp (used where a row needs a time not in the payload)."""
+
+
+class Undecodable(ValueError):  # noqa: N818 - a verdict on a message
+    """The message cannot become a row; ``field_path`` names the offending field if known."""
+
+    def __init__(self, detail: str, *, field_path: str | None = None) -> None:
+        super().__init__(detail)
+        self.field_path = field_path
+
+
+Row = tuple[Any, ...]
+
+
+def _get(doc: Mapping[str, Any], key: str, kinds: type | tuple[type, ...], path: str) -> Any:
+    value = doc.get(key)
+    if value is None or not isinstance(value, kinds) or isinstance(value, bool):
+        names = kinds if isinstance(kinds, tuple) else (kinds,)
+        expected = "/".join(kind.__name__ for kind in names)
+        raise Undecodable(f"{path}{key}: expected {expected}", field_path=f"{path}{key}")
+    return value
+
+
+def _opt(doc: Mapping[str, Any], key: str, kinds: type | tuple[type, ...], path: str) -> Any:
+    return None if doc.get(key) is None else _get(doc, key, kinds, path)
+
+
+def _time(doc: Mapping[str, Any], key: str, path: str) -> datetime:
+    text = _get(doc, key, str, path)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise Undecodable(f"{path}{key}: not an ISO 8601 time", field_path=f"{path}{key}") from None
+    if moment.tzinfo is None:
+        raise Undecodable(f"{path}{key}: time without timezone", field_path=f"{path}{key}")
+    return moment.astimezone(UTC)
+
+
+def _object(doc: Mapping[str, Any], key: str, path: str = "") -> Mapping[str, Any]:
+    return _get(doc, key, dict, path)  # type: ignore[no-any-return]
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _source(message: SourceMessage) -> Row:
+    return (message.topic, message.partition, message.offset)
+
+
+def touchpoint_rows(doc: Mapping[str, Any], message: SourceMessage) -> dict[str, Row]:
+    """``touchpoints`` row from an :class:`schemas.EnrichedTouchpoint` document."""
+    event, account = _object(doc, "event"), _object(doc, "account")
+    event_type = _get(event, "event_type", str, "event.")
+    contact_point = event.get("contact_point")
+    if contact_point is None:
+        try:
+            contact_point = contact_point_of(event_type).value
+        except KeyError:
+            raise Undecodable("event.event_type: unknown", field_path="event.event_type") from None
+    row = (
+        _get(event, "event_id", str, "event."),
+        _get(event, "account_id", str, "event."),
+        contact_point,
+        event_type,
+        _time(event, "occurred_at", "event."),
+        _get(event, "source_system", str, "event."),
+        event.get("schema_version", 1),
+        _opt(event, "trace_id", str, "event."),
+        _json_text(event.get("payload", {})),
+        _get(account, "tier", str, "account."),
+        _opt(account, "name", str, "account."),
+        _opt(account, "kam_owner", str, "account."),
+        _opt(account, "kam_team", str, "account."),
+        _opt(account, "tier_score", (int, float), "account."),
+        _opt(doc, "bad_experience", str, ""),
+        _time(doc, "processed_at", ""),
+        *_source(message),
+    )
+    return {"touchpoints": row}
+
+
+def dead_letter_rows(doc: Mapping[str, Any], message: SourceMessage) -> dict[str, Row]:
+    """``failed_events`` row from a :class:`schemas.DeadLetter` document."""
+    row = (
+        _get(doc, "failure_type", str, ""),
+        _get(doc, "detail", str, ""),
+        _opt(doc, "field_path", str, ""),
+        _get(doc, "source_topic", str, ""),
+        _get(doc, "source_partition", int, ""),
+        _get(doc, "source_offset", int, ""),
+        _get(doc, "original", str, ""),
+        _time(doc, "received_at", ""),
+        *_source(message),
+    )
+    return {"failed_events": row}
+
+
+def alert_rows(doc: Mapping[str, Any], message: SourceMessage) -> dict[str, Row]:
+    """``alerts`` row from one :class:`schemas.Alert` state."""
+    event_ids = doc.get("event_ids", [])
+    if not isinstance(event_ids, list) or not all(isinstance(i, str) for i in event_ids):
+        raise Undecodable("event_ids: expected a list of strings", field_path="event_ids")
+    row = (
+        _get(doc, "alert_key", str, ""),
+        _get(doc, "account_id", str, ""),
+        _opt(doc, "account_name", str, ""),
+        _get(doc, "tier", str, ""),
+        _opt(doc, "kam_owner", str, ""),
+        _opt(doc, "kam_team", str, ""),
+        _get(doc, "contact_point", str, ""),
+        _get(doc, "rule", str, ""),
+        _get(doc, "severity", str, ""),
+        _get(doc, "status", str, ""),
+        _get(doc, "summary", str, ""),
+        _json_text(doc.get("evidence", {})),
+        event_ids,
+        _time(doc, "started_at", ""),
+        _time(doc, "updated_at", ""),
+        *_source(message),
+    )
+    return {"alerts": row}
+
+
+def account_rows(doc: Mapping[str, Any], message: SourceMessage) -> dict[str, Row]:
+    """``accounts`` and ``account_tier_history`` rows from an :class:`schemas.Account` document.
+
+    Fields the Account model does not know (added later, e.g. tiering criteria contributions)
+    are kept in the ``attributes`` JSON text column instead of failing the message.
+    """
+    account_id, name = _get(doc, "account_id", str, ""), _get(doc, "name", str, "")
+    tier = doc.get("tier") or "standard"
+    if not isinstance(tier, str):
+        raise Undecodable("tier: expected str", field_path="tier")
+    tier_score = _opt(doc, "tier_score", (int, float), "")
+    kam_owner, kam_team = _opt(doc, "kam_owner", str, ""), _opt(doc, "kam_team", str, "")
+    updated_at = _time(doc, "updated_at", "") if doc.get("updated_at") else message.timestamp
+    attributes = _json_text({k: v for k, v in doc.items() if k not in ACCOUNT_FIELDS})
+    source = _source(message)
+    current = (
+        account_id, name, tier, tier_score, kam_owner, kam_team,
+        _opt(doc, "segment", str, ""), _opt(doc, "parent_account_id", str, ""),
+        updated_at, attributes, *source,
+    )  # fmt: skip
+    history = (account_id, name, tier, tier_score, kam_owner, kam_team, updated_at, attributes)
+    return {"accounts": current, "account_tier_history": (*history, *source)}
+
+
+def kpi_rows(doc: Mapping[str, Any], message: SourceMessage) -> dict[str, Row]:
+    """``kpi_snapshots`` row from {account_id, contact_point, window, kpi, value, computed_at}."""
+    row = (
+        _get(doc, "account_id", str, ""),
+        _get(doc, "contact_point", str, ""),
+        _get(doc, "window", str, ""),
+        _get(doc, "kpi", str, ""),
+        float(_get(doc, "value", (int, float), "")),
+        _time(doc, "computed_at", ""),
+        *_source(message),
+    )
+    return {"kpi_snapshots": row}
+
+
+CONVERTERS: dict[TopicKind, Callable[[Mapping[str, Any], SourceMessage], dict[str, Row]]] = {
+    "enriched": touchpoint_rows,
+    "deadletter": dead_letter_rows,
+    "alerts": alert_rows,
+    "accounts": account_rows,
+    "kpis": kpi_rows,
+}
+
+
+def failed_row(
+    message: SourceMessage, *, failure_type: str, detail: str, field_path: str | None
+) -> Row:
+    """``failed_events`` row keeping a message the sink could not write, with the reason."""
+    return (
+        failure_type,
+        detail[:MAX_DETAIL],
+        field_path,
+        message.topic,
+        message.partition,
+        message.offset,
+        base64.b64encode(message.value or b"").decode(),
+        message.timestamp,
+        *_source(message),
+    )
+
+
+_REJECTED_FIELD = re.compile(r"while reading the value of key (\w+)")
+
+
+def rejected_row(message: SourceMessage, error: str) -> Row:
+    """``failed_events`` row for a message whose row ClickHouse refused (``sink_rejected``)."""
+    match = _REJECTED_FIELD.search(error)
+    field_path = match.group(1) if match else None
+    return failed_row(message, failure_type="sink_rejected", detail=error, field_path=field_path)
+
+
+def convert(kind: TopicKind, message: SourceMessage) -> dict[str, Row]:
+    """Rows per table for one message; an undecodable message gives a ``failed_events`` row.
+
+    A tombstone (no value) on the compacted accounts topic gives no row.
+    """
+    if message.value is None and kind == "accounts":
+        return {}
+    try:
+        if message.value is None:
+            raise Undecodable("message has no value")
+        try:
+            doc = orjson.loads(message.value)
+        except orjson.JSONDecodeError as exc:
+            raise Undecodable(f"not JSON: {exc}") from None
+        if not isinstance(doc, dict):
+            raise Undecodable("not a JSON object")
+        return CONVERTERS[kind](doc, message)
+    except Undecodable as exc:
+        return {
+            "failed_events": failed_row(
+                message, failure_type="sink_undecodable", detail=str(exc), field_path=exc.field_path
+            )
+        }

@@ -1,0 +1,102 @@
+"""The writer on real chdb: exact rows, dedup of retried batches, isolation of refused rows."""
+
+from __future__ import annotations
+
+from sinks.batching import Batch, TopicPartition
+from sinks.chdb_backend import ChdbBackend
+from sinks.clickhouse_writer import ClickHouseWriter
+from sinks.rows import SourceMessage
+from tests.unit.sinks.samples import alert_json, dead_letter_json, enriched_json, message
+
+ROUTES = {"enr": "enriched", "dlq": "deadletter", "alr": "alerts", "acc": "accounts"}
+
+
+def writer_on(store: ChdbBackend) -> ClickHouseWriter:
+    return ClickHouseWriter(
+        backend=store, routes=ROUTES, group_id="g1", max_rows=100, max_seconds=1.0
+    )  # type: ignore[arg-type]
+
+
+def batch_of(topic: str, values: list[bytes], first: int = 0) -> Batch[SourceMessage]:
+    batch: Batch[SourceMessage] = Batch(topic=topic, partition=0, started_at=0.0)
+    for offset, value in enumerate(values, start=first):
+        batch.offsets.append(offset)
+        batch.items.append(message(value, offset=offset, topic=topic, partition=0))
+    return batch
+
+
+def test_same_batch_written_twice_is_stored_once(chdb_store: ChdbBackend) -> None:
+    writer = writer_on(chdb_store)
+    batch = batch_of("enr", [enriched_json(f"ev-{i}", bad=i % 2 == 0) for i in range(5)])
+    writer.write(batch)
+    writer.write(batch)  # a retry after a lost acknowledgement
+    rows = chdb_store.query(
+        "SELECT event_id, source_offset FROM touchpoints ORDER BY source_offset"
+    ).rows
+    assert rows == [[f"ev-{i}", i] for i in range(5)]
+    daily = chdb_store.query(
+        "SELECT toString(day), contact_point, sum(events), sum(bad_experiences)"
+        " FROM touchpoints_daily GROUP BY day, account_id, contact_point"
+    ).rows
+    assert daily == [["2026-03-02", "logistics", 5, 3]]
+    assert chdb_store.query(
+        "SELECT consumer_group, topic, partition, first_offset, last_offset FROM sink_batches"
+    ).rows == [["g1", "enr", 0, 0, 4]]
+    assert writer.recorded_cuts(TopicPartition("enr", 0), committed=0) == [4]
+    assert writer.recorded_cuts(TopicPartition("enr", 0), committed=5) == []
+
+
+def test_refused_rows_are_isolated_into_failed_events(chdb_store: ChdbBackend) -> None:
+    writer = writer_on(chdb_store)
+    values = [enriched_json(f"ev-{i}") for i in range(6)]
+    values[4] = enriched_json("ev-4", tier="platinum")  # not an Enum8 element: refused
+    values[1] = b"not json"
+    writer.write(batch_of("enr", values, first=10))
+    stored = chdb_store.query("SELECT source_offset FROM touchpoints ORDER BY source_offset").rows
+    assert stored == [[10], [12], [13], [15]]
+    failed = chdb_store.query(
+        "SELECT failure_type, field_path, source_offset, read_topic, base64Decode(original)"
+        " FROM failed_events ORDER BY source_offset"
+    ).rows
+    assert failed == [
+        ["sink_undecodable", None, 11, "enr", "not json"],
+        ["sink_rejected", "tier", 14, "enr", values[4].decode()],
+    ]
+    detail = chdb_store.query("SELECT detail FROM failed_events WHERE source_offset = 14").rows
+    assert "Unknown element 'platinum'" in detail[0][0]
+
+
+def test_dead_letters_alerts_and_accounts(chdb_store: ChdbBackend) -> None:
+    writer = writer_on(chdb_store)
+    writer.write(batch_of("dlq", [dead_letter_json()]))
+    writer.write(batch_of("alr", [alert_json("firing"), alert_json("resolved", updated_minute=30)]))
+    writer.write(
+        batch_of(
+            "acc",
+            [
+                b'{"account_id": "acme", "name": "Acme", "tier": "key",'
+                b' "updated_at": "2026-01-01T00:00:00Z"}',
+                b'{"account_id": "acme", "name": "Acme", "tier": "strategic",'
+                b' "updated_at": "2026-02-01T00:00:00Z", "criteria": {"growth": 40}}',
+            ],
+        )
+    )
+    assert chdb_store.query(
+        "SELECT failure_type, detail, source_topic, source_partition, source_offset,"
+        " base64Decode(original), toString(received_at), read_topic FROM failed_events"
+    ).rows == [
+        ["not_json", "expected value at line 1", "kam.touchpoints", 2, 41, "{oops",
+         "2026-03-02 09:30:00.125", "dlq"],
+    ]  # fmt: skip
+    assert chdb_store.query(
+        "SELECT status, toString(updated_at), event_ids FROM alerts ORDER BY updated_at"
+    ).rows == [
+        ["firing", "2026-03-02 10:00:00.000", ["ev-1", "ev-2"]],
+        ["resolved", "2026-03-02 10:30:00.000", ["ev-1", "ev-2"]],
+    ]
+    assert chdb_store.query("SELECT account_id, tier, attributes FROM accounts FINAL").rows == [
+        ["acme", "strategic", '{"criteria":{"growth":40}}']
+    ]
+    assert chdb_store.query(
+        "SELECT tier, toString(updated_at) FROM account_tier_history ORDER BY updated_at"
+    ).rows == [["key", "2026-01-01 00:00:00.000"], ["strategic", "2026-02-01 00:00:00.000"]]

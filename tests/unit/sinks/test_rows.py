@@ -1,0 +1,141 @@
+"""Row conversion per topic: exact rows from documents as the pipeline publishes them."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+
+import orjson
+
+from sinks.rows import COLUMNS, convert, rejected_row
+from tests.unit.sinks.samples import (
+    KAFKA_TIME,
+    T0,
+    alert_json,
+    dead_letter_json,
+    enriched_json,
+    message,
+)
+
+
+def test_every_row_matches_its_column_list() -> None:
+    samples = {
+        "enriched": enriched_json(),
+        "deadletter": dead_letter_json(),
+        "alerts": alert_json(),
+        "accounts": b'{"account_id": "acme", "name": "Acme"}',
+        "kpis": b'{"account_id": "a", "contact_point": "support", "window": "7d", "kpi": "csat",'
+        b' "value": 1, "computed_at": "2026-03-02T00:00:00Z"}',
+    }
+    for kind, value in samples.items():
+        for table, row in convert(kind, message(value)).items():  # type: ignore[arg-type]
+            assert len(row) == len(COLUMNS[table]), table
+
+
+def test_enriched_touchpoint_row() -> None:
+    rows = convert("enriched", message(enriched_json(), offset=7, topic="enr", partition=3))
+    row = dict(zip(COLUMNS["touchpoints"], rows["touchpoints"], strict=True))
+    assert row == {
+        "event_id": "ev-1",
+        "account_id": "acme",
+        "contact_point": "logistics",
+        "event_type": "delivery_completed",
+        "occurred_at": T0,
+        "source_system": "wms",
+        "schema_version": 1,
+        "trace_id": "tr-9",
+        "payload": '{"damaged_qty":0,"delivered_at":"2026-03-02T09:30:00Z","delivered_qty":8,'
+        '"ordered_qty":10,"promised_at":"2026-03-01T18:00:00Z","shipment_id":"sh-1"}',
+        "tier": "strategic",
+        "account_name": "Acme",
+        "kam_owner": "ana",
+        "kam_team": "iberia",
+        "tier_score": 71.5,
+        "bad_experience": "late and short delivery",
+        "processed_at": datetime(2026, 3, 2, 9, 30, 5, tzinfo=UTC),
+        "source_topic": "enr",
+        "source_partition": 3,
+        "source_offset": 7,
+    }
+
+
+def test_contact_point_derived_when_missing() -> None:
+    doc = orjson.loads(enriched_json())
+    del doc["event"]["contact_point"]
+    rows = convert("enriched", message(orjson.dumps(doc)))
+    assert rows["touchpoints"][2] == "logistics"
+
+
+def test_dead_letter_row_keeps_original_base64() -> None:
+    row = convert("deadletter", message(dead_letter_json(), offset=9, topic="dlq"))["failed_events"]
+    assert row == (
+        "not_json", "expected value at line 1", None, "kam.touchpoints", 2, 41,
+        base64.b64encode(b"{oops").decode(), T0, "dlq", 1, 9,
+    )  # fmt: skip
+
+
+def test_alert_row() -> None:
+    row = dict(
+        zip(COLUMNS["alerts"], convert("alerts", message(alert_json()))["alerts"], strict=True)
+    )
+    assert row["alert_key"] == "acme:logistics:otif_low"
+    assert row["evidence"] == '{"deliveries":4,"otif":0.5}'
+    assert row["event_ids"] == ["ev-1", "ev-2"]
+    assert row["status"] == "firing"
+    assert row["updated_at"] == datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+def test_account_rows_keep_unknown_fields_as_attributes() -> None:
+    value = orjson.dumps(
+        {
+            "account_id": "acme",
+            "name": "Acme",
+            "tier": "strategic",
+            "tier_score": 88,
+            "criteria": {"purchase_volume": 30.0, "growth": 12.5},
+            "override_reason": None,
+        }
+    )
+    rows = convert("accounts", message(value, offset=3, topic="acc", partition=0))
+    assert rows["accounts"] == (
+        "acme", "Acme", "strategic", 88, None, None, None, None, KAFKA_TIME,
+        '{"criteria":{"growth":12.5,"purchase_volume":30.0},"override_reason":null}',
+        "acc", 0, 3,
+    )  # fmt: skip
+    assert rows["account_tier_history"] == (
+        "acme", "Acme", "strategic", 88, None, None, KAFKA_TIME,
+        '{"criteria":{"growth":12.5,"purchase_volume":30.0},"override_reason":null}',
+        "acc", 0, 3,
+    )  # fmt: skip
+
+
+def test_account_tombstone_gives_no_row() -> None:
+    assert convert("accounts", message(None)) == {}
+
+
+def test_undecodable_messages_become_failed_events() -> None:
+    cases = {
+        b"\xff\xfe": ("sink_undecodable", None),
+        b"[1, 2]": ("sink_undecodable", None),
+        b'{"event": {}, "account": {}}': ("sink_undecodable", "event.event_type"),
+        enriched_json().replace(b"2026-03-02T09:30:00.125000Z", b"yesterday"): (
+            "sink_undecodable",
+            "event.occurred_at",
+        ),
+    }
+    for value, (failure_type, field_path) in cases.items():
+        rows = convert("enriched", message(value, offset=11))
+        assert list(rows) == ["failed_events"]
+        row = rows["failed_events"]
+        assert (row[0], row[2]) == (failure_type, field_path)
+        assert base64.b64decode(row[6]) == value
+        assert row[7] == KAFKA_TIME
+        assert row[3:6] == ("t", 1, 11)
+    none = convert("alerts", message(None))["failed_events"]
+    assert none[1] == "message has no value"
+
+
+def test_rejected_row_names_the_refused_field() -> None:
+    error = "Code: 691. Unknown element 'platinum' for enum: (while reading the value of key tier)"
+    row = rejected_row(message(b"{}", offset=4), error)
+    assert row[:3] == ("sink_rejected", error, "tier")
