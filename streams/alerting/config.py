@@ -199,7 +199,7 @@ class TierRules(_Frozen):
 
     @model_validator(mode="after")
     def _unique_rule_ids(self) -> Self:
-        ids = [rule.rule_id for rule in (*self.thresholds, *self.drops)]
+        ids = [rule.rule_id for rule in self.thresholds] + [rule.rule_id for rule in self.drops]
         duplicates = sorted({rule_id for rule_id in ids if ids.count(rule_id) > 1})
         if duplicates:
             raise ValueError(f"duplicate KPI rules {', '.join(duplicates)}")

@@ -29,7 +29,7 @@ from schemas.touchpoints import (
     TicketReopened,
     TicketResolved,
 )
-from streams.alerting.config import EventRules
+from streams.alerting.config import EventRuleId, EventRules
 
 SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
 """Lower is worse: sort by it to put the worst first."""
@@ -66,14 +66,19 @@ def duration_words(seconds: float) -> str:
 
 
 def _found(
-    rules: EventRules, rule: str, summary: str, evidence: dict[str, Any], *, critical: bool = False
+    rules: EventRules,
+    rule: EventRuleId,
+    summary: str,
+    evidence: dict[str, Any],
+    *,
+    critical: bool = False,
 ) -> BadExperience:
     severity = (
         Severity.CRITICAL
         if critical
         else rules.severity.get(
             rule,
-            DEFAULT_SEVERITY.get(rule, Severity.WARNING),  # type: ignore[call-overload]
+            DEFAULT_SEVERITY.get(rule, Severity.WARNING),
         )
     )
     return BadExperience(rule, severity, summary, evidence)
@@ -170,11 +175,8 @@ def _sla_check(
     elapsed = _elapsed(p.opened_at, event.occurred_at)
     if elapsed <= target:
         return ()
-    what, rule = (
-        ("Resolution", "resolution_sla_breach")
-        if resolution
-        else ("First response", "first_response_sla_breach")
-    )
+    rule: EventRuleId = "resolution_sla_breach" if resolution else "first_response_sla_breach"
+    what = "Resolution" if resolution else "First response"
     return (
         _found(
             rules,
@@ -299,7 +301,7 @@ def _order_changed(event: OrderChanged, rules: EventRules) -> tuple[BadExperienc
 
 def _slow(
     rules: EventRules,
-    rule: str,
+    rule: EventRuleId,
     what: str,
     *,
     elapsed: float,

@@ -127,14 +127,12 @@ def measure(rule: KpiRule, windows: Mapping[str, KpiValues]) -> Reading | None:
     evidence: dict[str, Any] = {"kind": rule.kind, "kpi": rule.kpi}
     if rule.window is None:
         found = _first_value(rule.kpi, windows)
-        if found is None:
-            return None
-        evidence["window"], value = found
     else:
         value = windows.get(rule.window, {}).get(rule.kpi)
-        if value is None:
-            return None
-        evidence["window"] = rule.window
+        found = None if value is None else (rule.window, value)
+    if found is None:
+        return None
+    evidence["window"], value = found
     evidence["value"] = value
     if rule.kind == "drop":
         assert rule.baseline_window is not None

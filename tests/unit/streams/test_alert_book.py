@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 
-from schemas import AccountContext, AccountTier, Alert, ContactPoint, EnrichedTouchpoint, Severity
+from schemas import (
+    AccountContext,
+    AccountTier,
+    Alert,
+    AlertStatus,
+    ContactPoint,
+    EnrichedTouchpoint,
+    Severity,
+)
 from streams.alerting import AlertBook, AlertStateError, KpiSnapshot, parse_alert_rules
 from tests.unit.streams.test_alert_events import T0, delivery
 
@@ -97,7 +105,7 @@ def test_event_alert_lifecycle() -> None:
         contact_point=ContactPoint.LOGISTICS,
         rule="late_delivery",
         severity=Severity.WARNING,
-        status="firing",
+        status=AlertStatus.FIRING,
         summary="Shipment S1 delivered 1 h late",
         evidence={
             "transition": "new",

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from schemas import TOUCHPOINT_ADAPTER, Severity, Touchpoint
+from schemas import TOUCHPOINT_ADAPTER, Priority, Severity, Touchpoint
 from streams.alerting import EventRules, bad_experience, bad_experiences
+from streams.alerting.config import SlaTarget
 from streams.alerting.events import duration_words
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -224,7 +225,10 @@ def test_resolution_against_the_sla_of_its_priority() -> None:
 
 def test_sla_table_is_configurable() -> None:
     rules = EventRules(
-        sla={**EventRules().sla, "urgent": {"first_response_minutes": 5, "resolution_minutes": 60}}
+        sla={
+            **EventRules().sla,
+            Priority.URGENT: SlaTarget(first_response_minutes=5, resolution_minutes=60),
+        }
     )
     assert only(ticket("ticket_first_response", "urgent", timedelta(minutes=8)), rules)[2] == (
         "First response of urgent ticket T1 took 8 min (SLA 5 min)"
