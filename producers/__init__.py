@@ -8,13 +8,17 @@ from producers.exceptions import (
     ProducerError,
     PublisherBackpressureError,
     PublisherClosedError,
+    SimulationConfigError,
 )
+from producers.jsonlines import PublishReport, publish_command, publish_lines
 from producers.publisher import (
     DeliveryFailure,
     DeliveryResult,
     PublisherOptions,
     TouchpointPublisher,
 )
+from producers.simulation import SimulationReport, simulate
+from producers.simulator import SimulatedMessage, SimulationConfig, simulate_messages
 from producers.validation import to_touchpoint
 
 __all__ = [
@@ -25,9 +29,18 @@ __all__ = [
     "FlushTimeoutError",
     "InvalidTouchpointError",
     "ProducerError",
+    "PublishReport",
     "PublisherBackpressureError",
     "PublisherClosedError",
     "PublisherOptions",
+    "SimulatedMessage",
+    "SimulationConfig",
+    "SimulationConfigError",
+    "SimulationReport",
     "TouchpointPublisher",
+    "publish_command",
+    "publish_lines",
+    "simulate",
+    "simulate_messages",
     "to_touchpoint",
 ]

@@ -64,3 +64,7 @@ class FlushTimeoutError(ProducerError):
 
 class PublisherClosedError(ProducerError):
     """The publisher was used after ``close()``."""
+
+
+class SimulationConfigError(ProducerError):
+    """The simulator was asked for something it cannot produce (unknown event type, bad mix)."""
