@@ -128,3 +128,12 @@ class SinkSettings(BaseSettings):
     """Topic of KPI snapshots to store in ``kpi_snapshots`` (none read when unset)."""
     group_id: str = "kam-clickhouse-sink"
     """Kafka consumer group of the sink (``python -m sinks``)."""
+
+
+class AlertingSettings(BaseSettings):
+    """The alert engine (``KAM_ALERTS_*``): where the alert rules file is."""
+
+    model_config = SettingsConfigDict(env_prefix="KAM_ALERTS_", frozen=True, extra="ignore")
+
+    rules_path: Path = Path("config/alert_rules.toml")
+    """TOML read by ``streams.alerting.load_alert_rules`` (see docs/alert-rules.md)."""
