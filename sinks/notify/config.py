@@ -171,8 +171,11 @@ class RuleDoc(_Strict):
 
 
 class Defaults(_Strict):
+    """``repeat_interval``: least time between two notifications of an unchanged firing alert
+    (status and severity the same); 0 leaves the pace to the alert engine's own updates."""
+
     group_wait: Duration = timedelta(seconds=30)
-    repeat_interval: Duration = timedelta(hours=4)
+    repeat_interval: Duration = timedelta(0)
     runbook_url: str | None = None
     """Template with ``{account_id} {contact_point} {rule} {severity} {tier} {kam_team}...``."""
 

@@ -13,7 +13,8 @@ from sinks.notify.grouping import Batch
 from sinks.notify.routing import alert_fields, fill_template
 
 MAX_EVENT_IDS = 5
-_KPI_KEYS = ("kpi", "value", "threshold", "trend")
+_SHOWN_FIRST = ("kpi", "value", "threshold", "previous", "trend")
+_HIDDEN = ("kind", "direction")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,8 @@ class Message:
 
 
 def _number(value: Any) -> str:
+    if isinstance(value, dict):
+        return "(" + ", ".join(f"{k} {_number(v)}" for k, v in sorted(value.items())) + ")"
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
@@ -68,12 +71,14 @@ def evidence_text(alert: Alert) -> str | None:
         kpi = evidence.get("kpi", alert.rule)
         vs = f" vs threshold {_number(evidence['threshold'])}" if "threshold" in evidence else ""
         parts.append(f"{kpi} {_number(evidence['value'])}{vs}")
-    if "trend" in evidence:
+    if evidence.get("previous") is not None:
+        parts.append(f"previously {_number(evidence['previous'])}")
+    if evidence.get("trend") is not None:
         parts.append(f"trend {evidence['trend']}")
     parts.extend(
         f"{key} {_number(value)}"
         for key, value in sorted(evidence.items())
-        if key not in _KPI_KEYS
+        if key not in _SHOWN_FIRST and key not in _HIDDEN and value is not None
     )
     text = ", ".join(parts)
     if alert.event_ids:

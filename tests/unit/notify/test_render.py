@@ -23,8 +23,9 @@ CONFIG = config(
 def test_firing_alert_in_plain_words() -> None:
     alert = make_alert(
         minutes=125,
-        evidence={"kpi": "otif", "value": 0.8234, "threshold": 0.95, "trend": "falling",
-                  "window": "7d"},
+        evidence={"transition": "new", "kind": "threshold", "kpi": "otif", "window": "7d",
+                  "value": 0.8234, "direction": "below", "threshold": 0.95, "previous": 0.9,
+                  "trend": "worse", "latest": {"order_id": "O-1", "late_days": 2}},
         event_ids=[f"e{i}" for i in range(7)],
     )
     assert render_alert(alert, CONFIG).text == "\n".join([
@@ -32,7 +33,8 @@ def test_firing_alert_in_plain_words() -> None:
         "Account: Account ACC-1 (ACC-1, strategic), owner maria, team logistics-emea",
         "Contact point: logistics (rule otif_below_target, critical)",
         "What happened: OTIF is below target. Deliveries on time and in full fell.",
-        "Evidence: otif 0.8234 vs threshold 0.95, trend falling, window 7d; "
+        "Evidence: otif 0.8234 vs threshold 0.95, previously 0.9, trend worse, "
+        "latest (late_days 2, order_id O-1), transition new, window 7d; "
         "events e0, e1, e2, e3, e4 (+2 more)",
         "Since: 2026-11-27 09:00 UTC (2h 5m so far)",
         "Runbook: https://runbooks.example.com/kam/logistics/otif_below_target",
