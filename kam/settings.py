@@ -61,6 +61,8 @@ class TopicSettings(BaseSettings):
     enriched: str = "kam.touchpoints.enriched"
     deadletter: str = "kam.touchpoints.deadletter"
     alerts: str = "kam.alerts"
+    undeliverable: str = "kam.notifications.undeliverable"
+    snoozes: str = "kam.alerts.snoozes"
     account_status: str = "kam.account-status"
     partitions: int = Field(default=4, ge=1)
 
@@ -137,3 +139,16 @@ class AlertingSettings(BaseSettings):
 
     rules_path: Path = Path("config/alert_rules.toml")
     """TOML read by ``streams.alerting.load_alert_rules`` (see docs/alert-rules.md)."""
+
+
+class NotifierSettings(BaseSettings):
+    """The alert notifier (``KAM_NOTIFY_*``): routing file and Kafka consumer group.
+
+    Receiver endpoints and secrets are named by the routing file (``url_env``, ...).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="KAM_NOTIFY_", frozen=True, extra="ignore")
+
+    config_path: Path = Path("config/routing.toml")
+    """TOML read by ``sinks.notify.load_routing_config`` (see docs/alerting.md)."""
+    group_id: str = "kam-notifier"
