@@ -4,6 +4,7 @@ windows, and the 0-100 experience score. No Kafka, no asyncio: the Faust worker 
 from streams.kpis.batch import (
     BatchResult,
     StateKey,
+    account_snapshots,
     apply_batch,
     apply_batch_encoded,
     state_key,
@@ -34,6 +35,7 @@ __all__ = [
     "StateDecodeError",
     "StateKey",
     "StateMismatchError",
+    "account_snapshots",
     "apply_batch",
     "apply_batch_encoded",
     "score_account",

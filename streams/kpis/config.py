@@ -178,6 +178,8 @@ class KpiConfig(BaseModel):
     tiers: tuple[BucketTier, ...] = Field(default_factory=_default_tiers, min_length=1)
     sla: dict[Priority, SlaTarget] = Field(default_factory=_default_sla)
     score: ScoreConfig = Field(default_factory=ScoreConfig)
+    max_future_skew: timedelta = timedelta(hours=1)
+    """With a ``now`` given to ``apply``, events further ahead are ``too_early``."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -20,7 +20,7 @@ from streams.kpis.exceptions import StateDecodeError, StateMismatchError
 from streams.kpis.histogram import bin_of
 from streams.kpis.spec import Kpis, Totals
 
-ApplyOutcome = Literal["applied", "too_late", "ignored"]
+ApplyOutcome = Literal["applied", "too_late", "too_early", "ignored"]
 
 
 class ContactPointState:
@@ -54,12 +54,19 @@ class ContactPointState:
         ]
         """Per tier, per histogram: slot -> {bin: count}; only non-empty slots present."""
 
-    def apply(self, event: Touchpoint) -> ApplyOutcome:
-        """Add one event; ``too_late`` when older than every tier's retention."""
+    def apply(self, event: Touchpoint, *, now: datetime | None = None) -> ApplyOutcome:
+        """Add one event.
+
+        ``too_late`` when older than every tier's retention (counted in ``too_late``);
+        ``too_early`` (nothing changes) when ``now`` is given and the event is more than the
+        configured ``max_future_skew`` ahead of it; ``ignored`` when it feeds no KPI.
+        """
         if event.contact_point != self.contact_point:
             raise StateMismatchError(
                 f"{event.event_type} belongs to {event.contact_point}, not {self.contact_point}"
             )
+        if now is not None and event.occurred_at > now + self.config.max_future_skew:
+            return "too_early"
         at = int(event.occurred_at.timestamp())
         if isinstance(event, ExecutiveMeetingHeld):
             last = self.last_executive_at
@@ -71,7 +78,7 @@ class ContactPointState:
             return "ignored"
         self.advance(at)
         deltas, samples = observation
-        k, hwm, kept = self._k, self.hwm or at, 0
+        k, hwm, kept = self._k, self.hwm if self.hwm is not None else at, 0
         for tier, (granularity, slots) in enumerate(self.config.layout):
             index = at // granularity
             if index <= hwm // granularity - slots:

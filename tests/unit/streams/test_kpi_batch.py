@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from schemas.touchpoints import ContactPoint
-from streams.kpis import ContactPointState, KpiConfig, StateKey, apply_batch, apply_batch_encoded
+from streams.kpis import (
+    ContactPointState,
+    KpiConfig,
+    StateKey,
+    account_snapshots,
+    apply_batch,
+    apply_batch_encoded,
+    score_account,
+)
 from tests.unit.streams.test_kpi_events import at, delivery, event, ticket_time
 
 CONFIG = KpiConfig()
@@ -48,3 +56,28 @@ def test_encoded_batches_match_decoded_ones() -> None:
         if key.account_id != "gamma":
             stored = ContactPointState.from_bytes(table[key.encode()], config=CONFIG)
             assert stored.snapshots(as_of=at(days=41)) == state.snapshots(as_of=at(days=41))
+
+
+def test_far_future_events_are_too_early_with_a_clock() -> None:
+    states: dict[StateKey, ContactPointState] = {}
+    now = at(days=40)
+    batch = [delivery(at(days=40, minutes=60)), delivery(at(days=40, minutes=61))]
+    result = apply_batch(states, batch, config=CONFIG, now=now)  # max_future_skew 1 h
+    assert result.outcomes == {"applied": 1, "too_early": 1}
+    assert states[ACME_LOG].hwm == int(at(days=40, hours=1).timestamp())
+
+
+def test_account_snapshots_feed_the_account_score() -> None:
+    table: dict[str, bytes] = {}
+    apply_batch_encoded(table, batch_one(), config=CONFIG)  # type: ignore[arg-type]
+    snapshots = account_snapshots(table, "acme", as_of=at(days=40), window="30d", config=CONFIG)
+    assert set(snapshots) == {ContactPoint.LOGISTICS, ContactPoint.SUPPORT}
+    assert snapshots[ContactPoint.SUPPORT]["first_response_minutes_p50"] == 30.0
+    health = score_account(snapshots, CONFIG.score)
+    # logistics: every scored KPI with data at its best -> 100; support: the only scored KPI
+    # with data is sla_attainment, 1 of 1 replies within 4 h -> 100
+    assert (health.score, health.worst_of_poor) == (100.0, False)
+    assert health.contact_point_scores == {
+        ContactPoint.LOGISTICS: 100.0,
+        ContactPoint.SUPPORT: 100.0,
+    }
