@@ -29,6 +29,11 @@ from schemas.account_status import AccountStatus
 from schemas.accounts import Account
 
 CLIENT_ID = "kam-accounts-loader"
+RETRY_PAUSE = 0.2
+UNKNOWN_TOPIC = KafkaError.UNKNOWN_TOPIC_OR_PART
+WAIT_FOR_LEADER = frozenset(
+    {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, UNKNOWN_TOPIC}
+)
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -125,19 +130,15 @@ def publish(
 
 
 def _read_to_end(consumer: Consumer, topic: str, timeout: float) -> dict[str, bytes]:
-    metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
-    if metadata is None or metadata.error is not None:
-        return {}
+    deadline = time.monotonic() + timeout
+    partitions = _partitions(consumer, topic, deadline)
     ends: dict[int, int] = {}
-    for partition in metadata.partitions:
-        low, high = consumer.get_watermark_offsets(
-            TopicPartition(topic, partition), timeout=timeout
-        )
+    for partition in partitions:
+        low, high = _watermarks(consumer, TopicPartition(topic, partition), deadline)
         if high > low:
             ends[partition] = high
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
     latest: dict[str, bytes] = {}
-    deadline = time.monotonic() + timeout
     while ends:
         if time.monotonic() >= deadline:
             raise AccountStateError(
@@ -161,6 +162,40 @@ def _read_to_end(consumer: Consumer, topic: str, timeout: float) -> dict[str, by
             if partition in ends and offset >= ends[partition] - 1:
                 ends.pop(partition)
     return latest
+
+
+def _partitions(consumer: Consumer, topic: str, deadline: float) -> list[int]:
+    """The topic's partitions; none when it does not exist. Waits out leader elections."""
+    while True:
+        metadata = consumer.list_topics(topic, timeout=_left(deadline)).topics.get(topic)
+        error = metadata.error if metadata is not None else None
+        if metadata is None or (error is not None and error.code() == UNKNOWN_TOPIC):
+            return []
+        if error is None:
+            return list(metadata.partitions)
+        if time.monotonic() >= deadline:
+            raise KafkaException(error)
+        time.sleep(RETRY_PAUSE)
+
+
+def _watermarks(
+    consumer: Consumer, partition: TopicPartition, deadline: float
+) -> tuple[int, int]:
+    """Low and high offsets; asks again while a new partition has no leader yet."""
+    while True:
+        try:
+            low, high = consumer.get_watermark_offsets(partition, timeout=_left(deadline))
+            return low, high
+        except KafkaException as exc:
+            error = exc.args[0]
+            retriable = error.retriable() or error.code() in WAIT_FOR_LEADER
+            if not retriable or time.monotonic() >= deadline:
+                raise
+        time.sleep(RETRY_PAUSE)
+
+
+def _left(deadline: float) -> float:
+    return max(deadline - time.monotonic(), 0.1)
 
 
 def _decode(raw: dict[str, bytes], model: type[Model]) -> tuple[dict[str, Model], int]:
