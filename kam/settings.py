@@ -152,3 +152,12 @@ class NotifierSettings(BaseSettings):
     config_path: Path = Path("config/routing.toml")
     """TOML read by ``sinks.notify.load_routing_config`` (see docs/alerting.md)."""
     group_id: str = "kam-notifier"
+
+
+class KpiSettings(BaseSettings):
+    """The rolling KPI engine (``KAM_KPI_*``): an optional JSON file holding a ``KpiConfig``."""
+
+    model_config = SettingsConfigDict(env_prefix="KAM_KPI_", frozen=True, extra="ignore")
+
+    config_path: Path | None = None
+    """JSON read by ``streams.kpis.load_kpi_config`` (see docs/kpis.md); defaults when unset."""
