@@ -11,7 +11,14 @@ from streams.kpis.batch import (
 )
 from streams.kpis.catalogue import KPI_NAMES
 from streams.kpis.codec import STATE_SCHEMA_VERSION
-from streams.kpis.config import BucketTier, KpiConfig, KpiScoring, ScoreConfig, SlaTarget
+from streams.kpis.config import (
+    BucketTier,
+    KpiConfig,
+    KpiScoring,
+    ScoreConfig,
+    SlaTarget,
+    load_kpi_config,
+)
 from streams.kpis.exceptions import KpiError, StateDecodeError, StateMismatchError
 from streams.kpis.score import AccountHealth, Band, score_account, score_contact_point
 from streams.kpis.spec import Kpis
@@ -38,6 +45,7 @@ __all__ = [
     "account_snapshots",
     "apply_batch",
     "apply_batch_encoded",
+    "load_kpi_config",
     "score_account",
     "score_contact_point",
     "state_key",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import cached_property
 from itertools import pairwise
+from pathlib import Path
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -220,3 +221,12 @@ class KpiConfig(BaseModel):
     def window_tiers(self) -> dict[str, int]:
         """Window name -> index of the tier serving it."""
         return {window: self.tier_of(window) for window in self.windows}
+
+
+def load_kpi_config(path: Path | None) -> KpiConfig:
+    """A :class:`KpiConfig` from a JSON file (``KAM_KPI_CONFIG_PATH``), or the defaults.
+
+    Fields left out keep their defaults; a given ``score.kpis`` replaces the default scoring
+    table as a whole.
+    """
+    return KpiConfig() if path is None else KpiConfig.model_validate_json(path.read_bytes())

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
 from schemas.touchpoints import ContactPoint
-from streams.kpis import KpiConfig, KpiScoring, ScoreConfig, score_account, score_contact_point
+from streams.kpis import (
+    KpiConfig,
+    KpiScoring,
+    ScoreConfig,
+    load_kpi_config,
+    score_account,
+    score_contact_point,
+)
 from streams.kpis.score import anchor_score, band_of
 
 SCORE = KpiConfig().score
@@ -88,3 +97,20 @@ def test_score_config_validation() -> None:
         KpiConfig(score=ScoreConfig(window="90d"))
     with pytest.raises(ValidationError, match="no bucket tier"):
         KpiConfig(windows={"90d": "P90D"})
+
+
+def test_config_loads_from_json_with_defaults_for_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "kpis.json"
+    path.write_text(
+        '{"sla": {"urgent": {"first_response": "PT5M", "resolution": "PT1H"},'
+        ' "high": {"first_response": 3600, "resolution": 28800},'
+        ' "normal": {"first_response": "PT4H", "resolution": "P1D"},'
+        ' "low": {"first_response": "PT8H", "resolution": "P3D"}},'
+        ' "score": {"poor_threshold": 70}}'
+    )
+    config = load_kpi_config(path)
+    assert config.sla_seconds["urgent"] == (300, 3600)
+    assert (config.score.poor_threshold, config.score.green_min) == (70, 80)
+    assert config.windows == KpiConfig().windows
+    assert load_kpi_config(None) == KpiConfig()
+    assert KpiConfig.model_validate_json(KpiConfig().model_dump_json()) == KpiConfig()
