@@ -212,26 +212,33 @@ class AlertRulesConfig(_Frozen):
     lifecycle: LifecycleRules = LifecycleRules()
     events: EventRules = EventRules()
     """Event rules of tiers without their own overrides, and for tagging any event."""
-    tiers: dict[AccountTier, TierRules] = Field(
-        default_factory=lambda: {tier: TierRules() for tier in ALERTING_TIERS}
-    )
+    tiers: dict[AccountTier, TierRules] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
     def _tier_events_inherit(cls, data: Any) -> Any:
-        """Global ``events`` override the code defaults; a tier's ``events`` the global ones."""
-        if not isinstance(data, dict) or not isinstance(data.get("events", {}), dict):
+        """Global ``events`` override the code defaults; a tier's ``events`` the global ones.
+
+        Without a ``tiers`` table every alerting tier gets the global event rules and no KPI
+        rules; with one, a tier left out raises no alerts.
+        """
+        if not isinstance(data, dict):
             return data
-        base = _merge(EventRules().model_dump(mode="json"), data.get("events", {}))
-        data = {**data, "events": base}
-        if isinstance(data.get("tiers"), dict):
-            data["tiers"] = {
+        events = data.get("events", {})
+        if isinstance(events, EventRules):
+            events = events.model_dump(mode="json")
+        if not isinstance(events, dict):
+            return data
+        base = _merge(EventRules().model_dump(mode="json"), events)
+        tiers = data.get("tiers", {tier.value: {} for tier in sorted(ALERTING_TIERS)})
+        if isinstance(tiers, dict):
+            tiers = {
                 tier: {**rules, "events": _merge(base, rules.get("events", {}))}
                 if isinstance(rules, dict)
                 else rules
-                for tier, rules in data["tiers"].items()
+                for tier, rules in tiers.items()
             }
-        return data
+        return {**data, "events": base, "tiers": tiers}
 
     @field_validator("tiers")
     @classmethod

@@ -81,6 +81,15 @@ def test_tier_events_override_single_keys_of_the_global_events() -> None:
     assert config.rules_for(AccountTier.KEY) is None  # not in the file: never alerts
 
 
+def test_without_tiers_table_both_alerting_tiers_get_the_global_event_rules() -> None:
+    from_file = parse_alert_rules("[events]\nslow_quote_hours = 40")
+    in_code = AlertRulesConfig(events=EventRules(slow_quote_hours=40))
+    for config in (from_file, in_code):
+        assert set(config.tiers) == {AccountTier.STRATEGIC, AccountTier.KEY}
+        for tier in (AccountTier.STRATEGIC, AccountTier.KEY):
+            assert config.event_rules_for(tier).slow_quote_hours == 40
+
+
 def test_code_defaults_alert_on_events_only() -> None:
     config = AlertRulesConfig()
     for tier in (AccountTier.STRATEGIC, AccountTier.KEY):
@@ -128,9 +137,11 @@ def test_rule_consistency_errors() -> None:
         "tiers.key.drops.0: Value error, baseline_window must differ from window"
     ]
     sla = "[events.sla.low]\nfirst_response_minutes = 60\nresolution_minutes = 30"
-    assert problems(sla) == [
-        "events.sla.low: Value error, resolution_minutes must not be shorter than "
-        "first_response_minutes"
+    inverted = "Value error, resolution_minutes must not be shorter than first_response_minutes"
+    assert problems(sla) == [  # the tiers inherit the global table, and say so
+        f"events.sla.low: {inverted}",
+        f"tiers.key.events.sla.low: {inverted}",
+        f"tiers.strategic.events.sla.low: {inverted}",
     ]
 
 
