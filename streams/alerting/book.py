@@ -26,7 +26,6 @@ from streams.alerting.config import AlertRulesConfig
 from streams.alerting.events import SEVERITY_RANK, BadExperience, bad_experiences, duration_words
 from streams.alerting.exceptions import AlertStateError
 from streams.alerting.kpi_rules import (
-    KpiRule,
     KpiSnapshot,
     KpiValues,
     compile_rules,
@@ -63,7 +62,13 @@ class AlertBook:
         self._max_age = life.max_event_age_hours * 3600
         self._max_ids = life.max_event_ids
         self._kpi_rules = {tier: compile_rules(rules) for tier, rules in config.tiers.items()}
-        self._all_kpi_rules = {rule.rule_id for rules in self._kpi_rules.values() for rule in rules}
+        # KPI rule ids that do not apply: per alerting tier those of other tiers; all for the rest.
+        every_rule = {rule.rule_id for rules in self._kpi_rules.values() for rule in rules}
+        self._foreign_rules = {
+            tier: tuple(sorted(every_rule.difference(rule.rule_id for rule in rules)))
+            for tier, rules in self._kpi_rules.items()
+        }
+        self._all_rules = tuple(sorted(every_rule))
         self._accounts: dict[str, dict[str, AlertState]] = {}
         self._firing: dict[str, str] = {}
         self._dirty: set[str] = set()
@@ -218,8 +223,13 @@ class AlertBook:
             if reading is None:
                 continue  # no data: hold the current state
             key = alert_key(account_id, contact_point, rule.rule_id)
-            states = self._states(account_id)
-            state = states.setdefault(key, AlertState(kind="kpi"))
+            states = self._accounts.setdefault(account_id, {})
+            state = states.get(key)
+            if state is None:
+                state = states[key] = AlertState(kind="kpi", account=account)
+                self._dirty.add(account_id)
+            elif reading.value != state.value or account != state.account:
+                self._dirty.add(account_id)
             state.account = account
             if state.value is not None and reading.value != state.value:
                 state.previous = state.value
@@ -235,27 +245,30 @@ class AlertBook:
             if not state.firing:
                 state.firing, state.started_at, state.emitted_at = True, started, None
                 self._firing[key] = account_id
+            if severity != state.severity:
+                self._dirty.add(account_id)
             state.severity = severity
             state.summary = describe(rule, reading, resolved=False)
             state.evidence = reading.evidence
             state.pending = state.emitted_value is not None and (
                 abs(reading.value - state.emitted_value) >= rule.update_delta
             )
-        self._retire_rules(account_id, contact_point, rules, at, out)
+        foreign = self._foreign_rules.get(account.tier, self._all_rules)
+        self._retire_rules(account_id, contact_point, foreign, at, out)
 
     def _retire_rules(
         self,
         account_id: str,
         contact_point: ContactPoint,
-        rules: tuple[KpiRule, ...],
+        rule_ids: tuple[str, ...],
         at: float,
         out: list[Alert],
     ) -> None:
-        """Resolve and forget KPI states of rules that no longer apply to the account's tier."""
+        """Resolve and forget KPI states of rules that do not apply to the account's tier."""
         states = self._accounts.get(account_id)
         if not states:
             return
-        for rule_id in self._all_kpi_rules.difference(rule.rule_id for rule in rules):
+        for rule_id in rule_ids:
             key = alert_key(account_id, contact_point, rule_id)
             state = states.get(key)
             if state is None:

@@ -328,6 +328,16 @@ def test_changes_are_drained_per_account() -> None:
     assert book.drain_changes() == {"ACME": None}  # resolved: delete the table entry
 
 
+def test_unchanged_kpi_snapshots_write_nothing() -> None:
+    book = AlertBook(config=CONFIG)
+    book.evaluate(now=at(1), snapshots=[otif(0.97, hours=1)])
+    assert list(book.drain_changes()) == ["ACME"]
+    assert book.evaluate(now=at(2), snapshots=[otif(0.97, hours=2)]) == []
+    assert book.drain_changes() == {}
+    book.evaluate(now=at(3), snapshots=[otif(0.96, hours=3)])
+    assert list(book.drain_changes()) == ["ACME"]
+
+
 def test_book_round_trips_through_json_and_behaves_the_same() -> None:
     book = AlertBook(config=CONFIG)
     book.evaluate(now=at(0), snapshots=[otif(0.97, hours=0)])
