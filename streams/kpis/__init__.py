@@ -20,6 +20,7 @@ from streams.kpis.config import (
     load_kpi_config,
 )
 from streams.kpis.exceptions import KpiError, StateDecodeError, StateMismatchError
+from streams.kpis.records import KpiRecord, health_records, kpi_records
 from streams.kpis.score import AccountHealth, Band, score_account, score_contact_point
 from streams.kpis.spec import Kpis
 from streams.kpis.state import ApplyOutcome, ContactPointState
@@ -35,6 +36,7 @@ __all__ = [
     "ContactPointState",
     "KpiConfig",
     "KpiError",
+    "KpiRecord",
     "KpiScoring",
     "Kpis",
     "ScoreConfig",
@@ -45,6 +47,8 @@ __all__ = [
     "account_snapshots",
     "apply_batch",
     "apply_batch_encoded",
+    "health_records",
+    "kpi_records",
     "load_kpi_config",
     "score_account",
     "score_contact_point",
