@@ -15,7 +15,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from kam.errors import KamError
 from schemas.account_status import CriterionContribution
@@ -190,7 +197,7 @@ class TierDecision(_Frozen):
     missing: tuple[str, ...]
     override: TierOverride | None
     reason: str
-    decided_at: datetime
+    decided_at: AwareDatetime
     model_version: str
 
 

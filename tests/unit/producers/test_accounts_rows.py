@@ -128,3 +128,13 @@ def test_unreadable_and_empty_files(tmp_path: Path) -> None:
 def test_row_error_text() -> None:
     assert str(RowError(4, "bad", "A")) == "line 4 (A): bad"
     assert str(RowError(5, "bad")) == "line 5: bad"
+
+
+def test_the_csv_example_in_the_docs_parses(tmp_path: Path) -> None:
+    docs = Path(__file__).resolve().parents[3] / "docs" / "tiering.md"
+    example = docs.read_text(encoding="utf-8").split("```csv\n", 1)[1].split("```", 1)[0]
+    parsed = parse_account_file(write(tmp_path, "example.csv", example), now=NOW)
+    assert parsed.errors == ()
+    assert [(r.account.account_id, r.override is not None) for r in parsed.rows] == [
+        ("ACME-001", False), ("CORE-003", True),
+    ]
