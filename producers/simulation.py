@@ -13,6 +13,9 @@ from producers.publisher import PublisherOptions, TouchpointPublisher
 from producers.simulator import SimulationConfig, simulate_messages, simulated_accounts
 from schemas import ContactPoint
 
+UNTHROTTLED_GAP_SECONDS = 0.01
+"""Mean simulated time between events of an unthrottled run (100 events per simulated s)."""
+
 
 @dataclass(frozen=True, slots=True)
 class SimulationReport:
@@ -77,12 +80,15 @@ def simulate(
 ) -> SimulationReport:
     """Publish the accounts, then events until ``events`` were sent or ``duration`` s passed.
 
-    ``rate`` (records/s, ``None`` for as fast as possible) also sets the simulated clock, so
-    simulated event times advance like the wall clock; by default they end about now.
+    ``rate`` (records/s, ``None`` for as fast as possible, then ``events`` is required) also
+    sets the simulated clock, so event times advance like the wall clock; by default
+    (``start=None``) they end about now, inside the pipeline's clock-skew tolerance.
     """
     if events is None and duration is None:
         raise SimulationConfigError("bound the run with a number of events or a duration")
-    mean_gap = 1 / rate if rate else 1.0
+    if not rate and events is None:
+        raise SimulationConfigError("an unthrottled run needs a number of events")
+    mean_gap = 1 / rate if rate else UNTHROTTLED_GAP_SECONDS
     config = SimulationConfig(
         seed=seed,
         accounts=accounts,

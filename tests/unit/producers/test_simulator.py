@@ -9,10 +9,11 @@ from itertools import islice
 
 import pytest
 
+from kam.settings import KafkaSettings, TopicSettings
 from producers import InvalidTouchpointError, to_touchpoint
 from producers.exceptions import SimulationConfigError
 from producers.scenarios import SCENARIOS, SLA_MINUTES
-from producers.simulation import SimulationReport, pacing_delay
+from producers.simulation import SimulationReport, pacing_delay, simulate
 from producers.simulator import (
     SimulatedMessage,
     SimulationConfig,
@@ -207,3 +208,15 @@ def test_pacing_and_report_arithmetic() -> None:
         "5 accounts, 180 events (9 bad experiences), 20 invalid, 0 failed deliveries "
         "in 2.00s: 100 records/s (target 100/s)"
     )
+
+
+@pytest.mark.parametrize(
+    ("bounds", "message"),
+    [
+        ({"events": None, "duration": None}, "bound the run"),
+        ({"rate": None, "duration": 5.0}, "an unthrottled run needs a number of events"),
+    ],
+)
+def test_simulate_refuses_unbounded_runs(bounds: dict[str, object], message: str) -> None:
+    with pytest.raises(SimulationConfigError, match=message):
+        simulate(kafka=KafkaSettings(), topics=TopicSettings(), **bounds)  # type: ignore[arg-type]
