@@ -12,10 +12,14 @@ from confluent_kafka import Consumer, Message, Producer
 from confluent_kafka.admin import NewTopic
 
 from kam.kafka_admin import COMPACTED, ensure_topics
+from kam.localkafka import free_port
 from kam.settings import KafkaSettings, TopicSettings
 from producers import (
     DeliveryError,
+    FlushTimeoutError,
     InvalidTouchpointError,
+    PublisherBackpressureError,
+    PublisherClosedError,
     PublisherOptions,
     TouchpointPublisher,
 )
@@ -231,3 +235,26 @@ def test_plain_producer_with_documented_json_is_accepted(
     assert event.payload.delivered_qty == 9  # type: ignore[union-attr]
     assert event.payload.damaged_qty == 0  # type: ignore[union-attr]
     assert event.trace_id is None
+
+
+def test_full_queue_raises_backpressure_and_close_purges() -> None:
+    """No broker listens: records stay queued, the queue (1 record) fills, close() fails them."""
+    nowhere = KafkaSettings(bootstrap_servers=f"127.0.0.1:{free_port()}")
+    options = PublisherOptions(queue_full_timeout=0.3,
+                               extra={"queue.buffering.max.messages": 1})
+    publisher = TouchpointPublisher(kafka=nowhere, topics=TopicSettings(), options=options)
+    queued = publisher.publish(csat("acct-1", "e-1"))
+    with pytest.raises(PublisherBackpressureError) as info:
+        publisher.publish(csat("acct-2", "e-2"))
+    assert (info.value.queued, info.value.retry_after) == (1, 0.1)
+    with pytest.raises(FlushTimeoutError) as timeout:
+        publisher.flush(0.2)
+    assert timeout.value.pending == 1
+    failures = publisher.close(timeout=0.2)
+    assert [(f.key, f.event_id, f.error.code) for f in failures] == [
+        ("acct-1", "e-1", "_PURGE_QUEUE")
+    ]
+    assert queued.exception(timeout=0) is failures[0].error
+    with pytest.raises(PublisherClosedError):
+        publisher.publish(csat("acct-1", "e-3"))
+    assert publisher.close() == []
