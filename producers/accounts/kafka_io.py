@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -110,23 +110,45 @@ def publish(
 
     producer = Producer(producer_config(kafka, PublisherOptions(client_id=CLIENT_ID)))
     deadline = time.monotonic() + timeout
-    for topic, key, value in records:
-        while True:
-            try:
-                producer.produce(topic, key=key.encode(), value=value, on_delivery=on_delivery)
-                break
-            except BufferError:
-                if time.monotonic() >= deadline:
-                    raise AccountPublishError(
-                        failed=len(producer), codes=("QUEUE_FULL",), detail="local queue full"
-                    ) from None
-                producer.poll(0.1)
-        producer.poll(0)
-    remaining = producer.flush(max(deadline - time.monotonic(), 1.0))
+    try:
+        for topic, key, value in records:
+            _produce(
+                producer, topic=topic, key=key.encode(), value=value,
+                on_delivery=on_delivery, deadline=deadline,
+            )
+        remaining = producer.flush(_left(deadline))
+    finally:
+        if len(producer):  # undelivered after the deadline: drop them, do not linger
+            producer.purge()
+            producer.flush(0)
+        producer.close()
     if remaining or failures:
         codes = tuple(sorted({err.name() for err in failures})) or ("TIMED_OUT",)
         detail = failures[0].str() if failures else f"{remaining} still queued after {timeout}s"
         raise AccountPublishError(failed=remaining + len(failures), codes=codes, detail=detail)
+
+
+def _produce(
+    producer: Producer,
+    *,
+    topic: str,
+    key: bytes,
+    value: bytes,
+    on_delivery: Callable[[KafkaError | None, Message], None],
+    deadline: float,
+) -> None:
+    """Queue one record, serving delivery reports while the local queue is full."""
+    while True:
+        try:
+            producer.produce(topic, key=key, value=value, on_delivery=on_delivery)
+            producer.poll(0)
+            return
+        except BufferError:
+            if time.monotonic() >= deadline:
+                raise AccountPublishError(
+                    failed=len(producer), codes=("QUEUE_FULL",), detail="local queue full"
+                ) from None
+            producer.poll(0.1)
 
 
 def _read_to_end(consumer: Consumer, topic: str, timeout: float) -> dict[str, bytes]:

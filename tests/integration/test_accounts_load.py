@@ -63,8 +63,32 @@ def load(path: Path, kafka: KafkaSettings, topics: TopicSettings, now: datetime)
     return code, out.getvalue()
 
 
+def java_partition(key: str, partitions: int) -> int:
+    """Kafka's Java default partitioner: murmur2 of the key bytes, made positive, modulo."""
+    data = key.encode()
+    m, h = 0x5BD1E995, (0x9747B28C ^ len(data)) & 0xFFFFFFFF
+    full = len(data) - len(data) % 4
+    for i in range(0, full, 4):
+        k = (int.from_bytes(data[i : i + 4], "little") * m) & 0xFFFFFFFF
+        k = ((k ^ (k >> 24)) * m) & 0xFFFFFFFF
+        h = ((h * m) & 0xFFFFFFFF) ^ k
+    if data[full:]:
+        h = ((h ^ int.from_bytes(data[full:], "little")) * m) & 0xFFFFFFFF
+    h = ((h ^ (h >> 13)) * m) & 0xFFFFFFFF
+    return ((h ^ (h >> 15)) & 0x7FFFFFFF) % partitions
+
+
+def test_java_partition_matches_kafka_reference_vectors() -> None:
+    # murmur2 values from Kafka's UtilsTest: "21" -> -973932308, "foobar" -> -790332482
+    assert java_partition("21", 2**31 - 1) == (-973932308 & 0x7FFFFFFF) % (2**31 - 1)
+    assert java_partition("foobar", 2**31 - 1) == (-790332482 & 0x7FFFFFFF) % (2**31 - 1)
+
+
 def records(kafka: KafkaSettings, topic: str) -> list[tuple[str, bytes]]:
-    """Every record on the topic, in partition/offset order (bounded by count and time)."""
+    """Every record on the topic, in partition/offset order (bounded by count and time).
+
+    Also checks that each record sits in the partition Java clients (and Faust) would pick.
+    """
     consumer = Consumer({**kafka.confluent_config(), "group.id": f"check-{topic}",
                          "enable.auto.commit": False})
     try:
@@ -79,6 +103,7 @@ def records(kafka: KafkaSettings, topic: str) -> list[tuple[str, bytes]]:
                 if not m.error():
                     found.append((m.partition(), m.offset(), m.key().decode(), m.value()))
         assert len(found) == sum(ends.values())
+        assert all(p == java_partition(key, len(partitions)) for p, _, key, _ in found)
     finally:
         consumer.close()
     return [(key, value) for _, _, key, value in sorted(found)]
