@@ -130,6 +130,8 @@ class SinkSettings(BaseSettings):
     """Topic of KPI snapshots to store in ``kpi_snapshots`` (none read when unset)."""
     group_id: str = "kam-clickhouse-sink"
     """Kafka consumer group of the sink (``python -m sinks``)."""
+    session_timeout_ms: int = Field(default=10_000, ge=1000)
+    """How soon a crashed sink's partitions move to another member (Kafka session timeout)."""
 
 
 class AlertingSettings(BaseSettings):

@@ -248,6 +248,7 @@ def run_sink(
                 "group.id": group_id,
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
+                "session.timeout.ms": sink.session_timeout_ms,
             }
         )
         loop = SinkLoop(consumer=consumer, writer=writer, settings=sink)
