@@ -10,7 +10,13 @@ from datetime import UTC, datetime, timedelta
 from kam.settings import KafkaSettings, TopicSettings
 from producers.exceptions import SimulationConfigError
 from producers.publisher import PublisherOptions, TouchpointPublisher
-from producers.simulator import SimulationConfig, simulate_messages, simulated_accounts
+from producers.simulator import (
+    DEFAULT_CONTACT_POINT_MIX,
+    DEFAULT_EVENT_MIX,
+    SimulationConfig,
+    simulate_messages,
+    simulated_accounts,
+)
 from schemas import ContactPoint
 
 UNTHROTTLED_GAP_SECONDS = 0.01
@@ -73,6 +79,8 @@ def simulate(
     duration: float | None = None,
     bad_probability: float | Mapping[ContactPoint, float] = 0.05,
     invalid_fraction: float = 0.0,
+    contact_point_mix: Mapping[ContactPoint, float] | None = None,
+    event_mix: Mapping[str, float] | None = None,
     start: datetime | None = None,
     publish_accounts: bool = True,
     options: PublisherOptions | None = None,
@@ -82,7 +90,8 @@ def simulate(
 
     ``rate`` (records/s, ``None`` for as fast as possible, then ``events`` is required) also
     sets the simulated clock, so event times advance like the wall clock; by default
-    (``start=None``) they end about now, inside the pipeline's clock-skew tolerance.
+    (``start=None``) they end about now, inside the pipeline's clock-skew tolerance. The
+    mixes default to :data:`DEFAULT_CONTACT_POINT_MIX` and :data:`DEFAULT_EVENT_MIX`.
     """
     if events is None and duration is None:
         raise SimulationConfigError("bound the run with a number of events or a duration")
@@ -96,6 +105,8 @@ def simulate(
         mean_gap_seconds=mean_gap,
         bad_probability=bad_probability,
         invalid_fraction=invalid_fraction,
+        contact_point_mix=contact_point_mix or DEFAULT_CONTACT_POINT_MIX,
+        event_mix=event_mix or DEFAULT_EVENT_MIX,
     )
     sent = bad = invalid = 0
     with TouchpointPublisher(kafka=kafka, topics=topics, options=options) as publisher:
