@@ -1,4 +1,4 @@
-"""The kcat commands of docs/wire-format.md, run as written against the real broker."""
+"""The SDK snippet and kcat commands of docs/wire-format.md, run as written on the real broker."""
 
 from __future__ import annotations
 
@@ -15,10 +15,7 @@ from kam.settings import KafkaSettings, TopicSettings
 from schemas import parse_touchpoint
 from tests.integration.test_publish import PARTITIONS, read_records, topics
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(shutil.which("kcat") is None, reason="kcat is not installed"),
-]
+pytestmark = pytest.mark.integration
 __all__ = ["topics"]
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "wire-format.md").read_text()
@@ -31,6 +28,23 @@ def documented(command: str, *, bootstrap: str, topic: str) -> list[str]:
     )
 
 
+def test_sdk_snippet_runs_as_documented(
+    kafka_settings: KafkaSettings,
+    topics: TopicSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    snippet = DOC.split("```python\n")[1].split("```")[0]
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_settings.bootstrap_servers)
+    monkeypatch.setenv("KAM_TOPIC_TOUCHPOINTS", topics.touchpoints)
+    exec(compile(snippet, "docs/wire-format.md", "exec"), {})
+    assert capsys.readouterr().out == "3 []\n"
+    [record] = read_records(kafka_settings, topics.touchpoints, 1)
+    assert (record.key(), record.partition()) == (b"acct-0001", 3)
+    assert parse_touchpoint(record.value()).payload.score == 2  # type: ignore[union-attr]
+
+
+@pytest.mark.skipif(shutil.which("kcat") is None, reason="kcat is not installed (apt: kcat)")
 def test_kcat_example_lands_where_the_workers_expect_it(
     kafka_settings: KafkaSettings, topics: TopicSettings
 ) -> None:
