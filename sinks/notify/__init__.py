@@ -1,5 +1,10 @@
-"""Alert notifications: route, group, dedup and snooze alert states, deliver them to receivers."""
+"""Alert notifications: route, group, dedup and snooze alert states, deliver them to receivers.
 
+Entry points: :func:`run_notifier` (the consumer process) and :func:`snooze_command`
+(``kam alerts snooze``). The rest is the pure core and the receivers.
+"""
+
+from sinks.notify.commands import add_snooze_arguments, snooze_command
 from sinks.notify.config import RoutingConfig, load_routing_config
 from sinks.notify.dispatcher import Decision, Dispatcher
 from sinks.notify.exceptions import (
@@ -9,8 +14,11 @@ from sinks.notify.exceptions import (
     RoutingConfigError,
 )
 from sinks.notify.grouping import Batch, MessageRef
+from sinks.notify.records import UndeliverableNotification
 from sinks.notify.render import render_alert, render_batch
+from sinks.notify.service import run_notifier
 from sinks.notify.snooze import Snooze, snooze_key
+from sinks.notify.topics import notifier_topics
 
 __all__ = [
     "Batch",
@@ -23,8 +31,13 @@ __all__ = [
     "RoutingConfig",
     "RoutingConfigError",
     "Snooze",
+    "UndeliverableNotification",
+    "add_snooze_arguments",
     "load_routing_config",
+    "notifier_topics",
     "render_alert",
     "render_batch",
+    "run_notifier",
+    "snooze_command",
     "snooze_key",
 ]

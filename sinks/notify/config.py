@@ -200,6 +200,13 @@ class RoutingConfig(_Strict):
     default_route: Route = Route(name="default", receivers=[])
     rules: dict[str, RuleDoc] = Field(default_factory=dict)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _name_default_route(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("default_route"), dict):
+            data = {**data, "default_route": {"name": "default", **data["default_route"]}}
+        return data
+
     @model_validator(mode="after")
     def _check_references(self) -> RoutingConfig:
         names = [route.name for route in self.routes]
