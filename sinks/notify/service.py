@@ -21,11 +21,11 @@ import aiohttp
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka import Message as KafkaMessage
 from confluent_kafka import TopicPartition as KafkaPartition
-from prometheus_client import CollectorRegistry
+from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 from pydantic import ValidationError
 
 from kam.kafka_admin import ensure_topics
-from kam.settings import KafkaSettings, TopicSettings
+from kam.settings import KafkaSettings, MetricsSettings, TopicSettings
 from schemas.alerts import Alert
 from sinks.notify.config import RoutingConfig, load_routing_config
 from sinks.notify.delivery import DeliveryResult, deliver
@@ -55,17 +55,30 @@ def run_notifier(
     group_id: str,
     stop: threading.Event | None = None,
     registry: CollectorRegistry | None = None,
+    metrics_settings: MetricsSettings | None = None,
     poll_seconds: float = 0.5,
 ) -> None:
-    """Run until ``stop`` is set (forever without one). Blocks the calling thread."""
+    """Run until ``stop`` is set (forever without one). Blocks the calling thread.
+
+    Metrics go to ``registry`` (default: the global one), served over HTTP when
+    ``metrics_settings.port`` is set. Secrets come from the environment named in the config.
+    """
     config = load_routing_config(config_path)
     ensure_topics(kafka, notifier_topics(topics))
+    server = None
+    if metrics_settings and metrics_settings.port:
+        server, _ = start_http_server(
+            metrics_settings.port, addr=metrics_settings.host, registry=registry or REGISTRY
+        )
     notifier = _Notifier(kafka=kafka, topics=topics, config=config, group_id=group_id,
                          metrics=notifier_metrics(registry), poll_seconds=poll_seconds)
     try:
         asyncio.run(notifier.run(stop or threading.Event()))
     finally:
         notifier.close()
+        if server is not None:
+            server.shutdown()
+            server.server_close()
 
 
 class _Notifier:

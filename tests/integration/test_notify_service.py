@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,8 @@ from confluent_kafka.admin import NewTopic
 from prometheus_client import CollectorRegistry
 
 from kam.kafka_admin import ensure_topics
-from kam.settings import KafkaSettings, TopicSettings
+from kam.localkafka import free_port
+from kam.settings import KafkaSettings, MetricsSettings, TopicSettings
 from schemas.alerts import Alert
 from sinks.notify.commands import snooze_command
 from sinks.notify.records import UndeliverableNotification
@@ -186,11 +188,16 @@ def test_notifier_end_to_end_with_restart(
 
         # Restart: committed alerts are not notified again; only the new one is.
         _produce(kafka_settings, topics.alerts, [make_alert("ACC-4")])
-        with _notifier(registry=CollectorRegistry(), **run) as failures:
+        port = free_port()
+        with _notifier(registry=CollectorRegistry(), metrics_settings=MetricsSettings(port=port),
+                       **run) as failures:
             hook.wait_for(3)
             assert failures == []
             assert len(hook.requests) == 3
             assert _wait(lambda: _all_committed(kafka_settings, group, topics.alerts))
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as page:
+                exposed = page.read().decode()
+        assert 'kam_notify_notifications_total{outcome="delivered",receiver="hook"} 1.0' in exposed
         assert [r.json()["group_key"] for r in hook.requests][2:] == ["ACC-4"]
         assert len(hook.requests) == 3
         assert len(broken.requests) == 2
