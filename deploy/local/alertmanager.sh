@@ -9,7 +9,6 @@
 # Install: apt-get update && apt-get install -y prometheus-alertmanager
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 binary="${KAM_ALERTMANAGER_BINARY:-$(command -v prometheus-alertmanager || echo /usr/bin/prometheus-alertmanager)}"
 port=9093
 dir="${KAM_ALERTMANAGER_DIR:-${TMPDIR:-/tmp}/kam-alertmanager}"

@@ -4,7 +4,12 @@ Entry points: :func:`run_notifier` (the consumer process) and :func:`snooze_comm
 (``kam alerts snooze``). The rest is the pure core and the receivers.
 """
 
-from sinks.notify.commands import add_snooze_arguments, snooze_command
+from sinks.notify.commands import (
+    add_snooze_arguments,
+    add_unsnooze_arguments,
+    snooze_command,
+    unsnooze_command,
+)
 from sinks.notify.config import RoutingConfig, load_routing_config
 from sinks.notify.dispatcher import Decision, Dispatcher
 from sinks.notify.exceptions import (
@@ -33,6 +38,7 @@ __all__ = [
     "Snooze",
     "UndeliverableNotification",
     "add_snooze_arguments",
+    "add_unsnooze_arguments",
     "load_routing_config",
     "notifier_topics",
     "render_alert",
@@ -40,4 +46,5 @@ __all__ = [
     "run_notifier",
     "snooze_command",
     "snooze_key",
+    "unsnooze_command",
 ]

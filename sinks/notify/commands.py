@@ -1,4 +1,5 @@
-"""``kam alerts snooze``: publish a snooze record to the compacted snoozes topic."""
+"""``kam alerts snooze`` / ``unsnooze``: publish snooze records (or tombstones) to the compacted
+snoozes topic the notifier follows."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pydantic import ValidationError
 
 from kam.kafka_admin import ensure_topics
 from kam.settings import KafkaSettings, TopicSettings
-from sinks.notify.snooze import Snooze
+from sinks.notify.snooze import Snooze, snooze_key
 from sinks.notify.topics import notifier_topics
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -26,6 +27,12 @@ def add_snooze_arguments(parser: argparse.ArgumentParser) -> None:
                         "2026-12-01T09:00:00+01:00")
     parser.add_argument("--reason", required=True, help="why (shown to the team)")
     parser.add_argument("--by", dest="created_by", default=None, help="who snoozes")
+
+
+def add_unsnooze_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``kam alerts unsnooze`` (names match :func:`unsnooze_command`)."""
+    parser.add_argument("--account", dest="account_id", required=True, help="account id")
+    parser.add_argument("--rule", default=None, help="the rule snoozed (default: whole account)")
 
 
 def parse_until(text: str) -> datetime:
@@ -60,6 +67,41 @@ def snooze_command(
     if snooze.until <= now:
         print(f"invalid snooze: --until {until} is not in the future", file=out)
         return EXIT_USAGE
+    failure = _publish(kafka, topics, snooze.key, snooze.model_dump_json(), timeout)
+    if failure:
+        print(f"snooze not published: {failure}", file=out)
+        return EXIT_FAILED
+    scope = f"rule {rule} of account {account_id}" if rule else f"account {account_id}"
+    print(f"snoozed {scope} until {snooze.until.isoformat()}: {reason}", file=out)
+    return EXIT_OK
+
+
+def unsnooze_command(
+    *,
+    kafka: KafkaSettings,
+    topics: TopicSettings,
+    account_id: str,
+    rule: str | None = None,
+    out: TextIO = sys.stdout,
+    timeout: float = 30.0,
+) -> int:
+    """Lift the snooze of an account (or of one rule of it) now: publishes a tombstone."""
+    if not account_id:
+        print("invalid unsnooze: --account is empty", file=out)
+        return EXIT_USAGE
+    failure = _publish(kafka, topics, snooze_key(account_id, rule), None, timeout)
+    if failure:
+        print(f"unsnooze not published: {failure}", file=out)
+        return EXIT_FAILED
+    scope = f"rule {rule} of account {account_id}" if rule else f"account {account_id}"
+    print(f"snooze lifted for {scope}", file=out)
+    return EXIT_OK
+
+
+def _publish(
+    kafka: KafkaSettings, topics: TopicSettings, key: str, value: str | None, timeout: float
+) -> str | None:
+    """Produce one record to the snoozes topic; the error text, or None once acknowledged."""
     ensure_topics(kafka, notifier_topics(topics))
     errors: list[KafkaError] = []
 
@@ -68,14 +110,9 @@ def snooze_command(
             errors.append(error)
 
     producer = Producer({**kafka.confluent_config(), "enable.idempotence": True})
-    producer.produce(topics.snoozes, key=snooze.key, value=snooze.model_dump_json(),
-                     on_delivery=delivered)
+    producer.produce(topics.snoozes, key=key, value=value, on_delivery=delivered)
     unsent = producer.flush(timeout)
     producer.close()
-    if unsent > 0 or errors:
-        detail = errors[0].str() if errors else "timed out"
-        print(f"snooze not published: {detail}", file=out)
-        return EXIT_FAILED
-    scope = f"rule {rule} of account {account_id}" if rule else f"account {account_id}"
-    print(f"snoozed {scope} until {snooze.until.isoformat()}: {reason}", file=out)
-    return EXIT_OK
+    if errors:
+        return errors[0].str()
+    return "timed out" if unsent else None

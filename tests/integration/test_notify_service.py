@@ -21,7 +21,7 @@ from kam.kafka_admin import ensure_topics
 from kam.localkafka import free_port
 from kam.settings import KafkaSettings, MetricsSettings, TopicSettings
 from schemas.alerts import Alert
-from sinks.notify.commands import snooze_command
+from sinks.notify.commands import snooze_command, unsnooze_command
 from sinks.notify.records import UndeliverableNotification
 from sinks.notify.service import run_notifier
 from sinks.notify.testing import RecordingServer, Reply
@@ -202,3 +202,40 @@ def test_notifier_end_to_end_with_restart(
         assert len(hook.requests) == 3
         assert len(broken.requests) == 2
     assert len(_read_topic(kafka_settings, topics.undeliverable)) == 1
+
+
+def test_snooze_and_unsnooze_while_running(
+    kafka_settings: KafkaSettings, unique_name: Callable[[str], str], tmp_path: Path
+) -> None:
+    topics = TopicSettings(alerts=unique_name("alerts"), undeliverable=unique_name("undeliv"),
+                           snoozes=unique_name("snoozes"), partitions=PARTITIONS)
+    ensure_topics(kafka_settings, [NewTopic(topics.alerts, num_partitions=PARTITIONS,
+                                            replication_factor=1)])
+    group, registry, out = unique_name("notifier"), CollectorRegistry(), io.StringIO()
+
+    def snoozes() -> float | None:
+        return registry.get_sample_value("kam_notify_snoozes")
+
+    until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    assert snooze_command(kafka=kafka_settings, topics=topics, account_id="ACC-3",
+                          rule="otif_below_target", until=until, reason="known", out=out) == 0
+    with RecordingServer() as hook, RecordingServer() as unused:
+        config = _config(tmp_path / "routing.toml", hook.url, unused.url)
+        with _notifier(kafka=kafka_settings, topics=topics, config_path=config, group_id=group,
+                       registry=registry, poll_seconds=0.2) as failures:
+            assert _wait(lambda: snoozes() == 1)
+            _produce(kafka_settings, topics.alerts, [make_alert("ACC-3")])
+            assert _wait(lambda: registry.get_sample_value(
+                "kam_notify_alert_states_total", {"decision": "snoozed"}) == 1)
+            assert unsnooze_command(kafka=kafka_settings, topics=topics, account_id="ACC-3",
+                                    rule="otif_below_target", out=out) == 0
+            assert _wait(lambda: snoozes() == 0)
+            _produce(kafka_settings, topics.alerts, [make_alert("ACC-3", minutes=1)])
+            hook.wait_for(1)
+            assert failures == []
+            assert _wait(lambda: _all_committed(kafka_settings, group, topics.alerts))
+        (request,) = hook.requests
+    assert [a["updated_at"] for a in request.json()["alerts"]] == ["2026-11-27T09:01:00Z"]
+    assert out.getvalue().splitlines()[1] == (
+        "snooze lifted for rule otif_below_target of account ACC-3"
+    )
