@@ -1,8 +1,10 @@
 """The batching base every sink shares: batches per topic-partition, cut by size and time.
 
-Pure bookkeeping (no Kafka, no clock reads: callers pass ``now``). Batch boundaries recorded
-before a crash can be replayed with :meth:`BatchingSink.replay_cuts`, so that a batch re-read
-after a restart ends at the same offset as before and its deduplication token is the same.
+Pure bookkeeping (no Kafka, no clock reads: callers pass ``now``). A batch cut by size
+(``max_rows`` items) is cut again at the same offset when re-read from the same start; the
+boundaries of other batches (time, drain) can be recorded by the sink and replayed after a
+restart with :meth:`BatchingSink.replay_cuts`. Either way a re-read batch ends where it ended
+before, so its deduplication token is the same.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from abc import ABC, abstractmethod
 from bisect import insort
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Generic, NamedTuple, TypeVar
+from typing import Generic, Literal, NamedTuple, TypeVar
 
 T = TypeVar("T")
+Cut = Literal["size", "replay", "time", "drain"]
+"""Why a batch ended. Only ``size`` cuts are reproducible from the offsets alone."""
 
 REPLAY_PATIENCE = 30.0
 """A batch waiting for a replayed cut is flushed on time after this many ``max_seconds``."""
@@ -33,6 +37,7 @@ class Batch(Generic[T]):
     started_at: float
     offsets: list[int] = field(default_factory=list)
     items: list[T] = field(default_factory=list)
+    cut: Cut = "drain"
 
     @property
     def first_offset(self) -> int:
@@ -83,8 +88,8 @@ class BatchingSink(ABC, Generic[T]):
                 while cuts and cuts[0] < offset:  # boundaries of ranges already committed
                     cuts.pop(0)
             elif offset > cuts[0]:  # the recorded last offset is gone (e.g. compaction)
-                ready.append(self._take(tp))
                 cuts.pop(0)
+                ready.append(self._take(tp, "replay"))
                 batch = None
         if batch is None:
             batch = self._pending[tp] = Batch(
@@ -92,12 +97,11 @@ class BatchingSink(ABC, Generic[T]):
             )
         batch.offsets.append(offset)
         batch.items.append(item)
-        if cuts:
-            if offset == cuts[0]:
-                cuts.pop(0)
-                ready.append(self._take(tp))
+        if cuts and offset == cuts[0]:
+            cuts.pop(0)
+            ready.append(self._take(tp, "replay"))
         elif len(batch) >= self.max_rows:
-            ready.append(self._take(tp))
+            ready.append(self._take(tp, "size"))
         return ready
 
     def due(self, *, now: float) -> list[Batch[T]]:
@@ -109,13 +113,13 @@ class BatchingSink(ABC, Generic[T]):
             if age >= self.max_seconds * (REPLAY_PATIENCE if waiting_for_cut else 1):
                 if waiting_for_cut:
                     self._cuts[tp].pop(0)
-                ready.append(self._take(tp))
+                ready.append(self._take(tp, "time"))
         return ready
 
     def drain(self, partitions: Iterable[TopicPartition] | None = None) -> list[Batch[T]]:
         """Take every pending batch (of ``partitions`` only, when given)."""
         wanted = list(self._pending) if partitions is None else list(partitions)
-        return [self._take(tp) for tp in wanted if tp in self._pending]
+        return [self._take(tp, "drain") for tp in wanted if tp in self._pending]
 
     def forget(self, partitions: Iterable[TopicPartition]) -> None:
         """Drop pending items and replay cuts of partitions this sink no longer owns."""
@@ -126,5 +130,7 @@ class BatchingSink(ABC, Generic[T]):
     def pending_rows(self) -> int:
         return sum(len(batch) for batch in self._pending.values())
 
-    def _take(self, tp: TopicPartition) -> Batch[T]:
-        return self._pending.pop(tp)
+    def _take(self, tp: TopicPartition, cut: Cut) -> Batch[T]:
+        batch = self._pending.pop(tp)
+        batch.cut = cut
+        return batch

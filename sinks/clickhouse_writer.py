@@ -1,9 +1,9 @@
 """The ClickHouse writer: Kafka message batches -> rows -> deduplicated inserts.
 
-For every batch: its boundaries are recorded in ``sink_batches`` (so a restart re-reads the
-same batch), each message is converted to rows, each table gets one insert whose
-``insert_deduplication_token`` is ``topic:partition:first-last`` of its rows, rows ClickHouse
-refuses are isolated by bisection and written to ``failed_events`` with the error.
+For every batch: its boundaries are recorded in ``sink_batches`` unless it was cut by size (so
+that a restart re-reads the same batch), each message is converted to rows, each table gets one
+insert whose ``insert_deduplication_token`` is ``topic:partition:first-last`` of its rows, and
+rows ClickHouse refuses are isolated by bisection and written to ``failed_events``.
 """
 
 from __future__ import annotations
@@ -72,12 +72,13 @@ class ClickHouseWriter(BatchingSink[SourceMessage]):
 
     def write(self, batch: Batch[SourceMessage]) -> None:
         started = time.perf_counter()
-        self._backend.insert(
-            "sink_batches",
-            ["consumer_group", "topic", "partition", "first_offset", "last_offset"],
-            [[self._group_id, batch.topic, batch.partition, batch.first_offset, batch.last_offset]],
-            dedup_token=f"{self._group_id}:{batch.key}",
-        )
+        if batch.cut in ("time", "drain"):  # size cuts recur by themselves, replays are recorded
+            self._backend.insert(
+                "sink_batches",
+                ["consumer_group", "topic", "partition", "first_offset", "last_offset"],
+                [[self._group_id, batch.topic, batch.partition, *_range(batch)]],
+                dedup_token=f"{self._group_id}:{batch.key}",
+            )
         tables = tables_of(self._routes[batch.topic], batch.items)
         failed = tables.pop(FAILED_EVENTS, [])
         for table, entries in tables.items():
@@ -113,6 +114,10 @@ class ClickHouseWriter(BatchingSink[SourceMessage]):
         if rejected:
             metrics.ROWS_REJECTED.labels(table=table).inc(len(rejected))
         return list(rejected)
+
+
+def _range(batch: Batch[SourceMessage]) -> tuple[int, int]:
+    return batch.first_offset, batch.last_offset
 
 
 def _literal(text: str) -> str:

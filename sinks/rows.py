@@ -92,15 +92,32 @@ def _opt(doc: Mapping[str, Any], key: str, kinds: type | tuple[type, ...], path:
     return None if doc.get(key) is None else _get(doc, key, kinds, path)
 
 
-def _time(doc: Mapping[str, Any], key: str, path: str) -> datetime:
-    text = _get(doc, key, str, path)
+_EVENT_STRINGS = ("event_id", "account_id", "event_type", "source_system", "occurred_at")
+
+
+def _strings(doc: Mapping[str, Any], keys: tuple[str, ...], path: str) -> tuple[Any, ...]:
+    """The values of ``keys``, each required to be a string (one C-level check when valid)."""
+    values = tuple(map(doc.get, keys))
+    if set(map(type, values)) != {str}:
+        for key, value in zip(keys, values, strict=True):
+            if type(value) is not str:
+                raise Undecodable(f"{path}{key}: expected str", field_path=f"{path}{key}")
+    return values
+
+
+def _moment(text: str, field_path: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise Undecodable(f"{path}{key}: not an ISO 8601 time", field_path=f"{path}{key}") from None
-    if moment.tzinfo is None:
-        raise Undecodable(f"{path}{key}: time without timezone", field_path=f"{path}{key}")
-    return moment.astimezone(UTC)
+        raise Undecodable(f"{field_path}: not an ISO 8601 time", field_path=field_path) from None
+    offset = moment.utcoffset()
+    if offset is None:
+        raise Undecodable(f"{field_path}: time without timezone", field_path=field_path)
+    return moment.astimezone(UTC) if offset else moment
+
+
+def _time(doc: Mapping[str, Any], key: str, path: str) -> datetime:
+    return _moment(_get(doc, key, str, path), f"{path}{key}")
 
 
 def _object(doc: Mapping[str, Any], key: str, path: str = "") -> Mapping[str, Any]:
@@ -116,9 +133,16 @@ def _source(message: SourceMessage) -> Row:
 
 
 def touchpoint_rows(doc: Mapping[str, Any], message: SourceMessage) -> dict[str, Row]:
-    """``touchpoints`` row from an :class:`schemas.EnrichedTouchpoint` document."""
+    """``touchpoints`` row from an :class:`schemas.EnrichedTouchpoint` document.
+
+    The hot path of the sink: required fields are checked here, optional ones by the table.
+    """
     event, account = _object(doc, "event"), _object(doc, "account")
-    event_type = _get(event, "event_type", str, "event.")
+    event_id, account_id, event_type, source_system, occurred_at = _strings(
+        event, _EVENT_STRINGS, "event."
+    )
+    (tier,) = _strings(account, ("tier",), "account.")
+    (processed_at,) = _strings(doc, ("processed_at",), "")
     contact_point = event.get("contact_point")
     if contact_point is None:
         try:
@@ -126,23 +150,25 @@ def touchpoint_rows(doc: Mapping[str, Any], message: SourceMessage) -> dict[str,
         except KeyError:
             raise Undecodable("event.event_type: unknown", field_path="event.event_type") from None
     row = (
-        _get(event, "event_id", str, "event."),
-        _get(event, "account_id", str, "event."),
+        event_id,
+        account_id,
         contact_point,
         event_type,
-        _time(event, "occurred_at", "event."),
-        _get(event, "source_system", str, "event."),
+        _moment(occurred_at, "event.occurred_at"),
+        source_system,
         event.get("schema_version", 1),
-        _opt(event, "trace_id", str, "event."),
+        event.get("trace_id"),
         _json_text(event.get("payload", {})),
-        _get(account, "tier", str, "account."),
-        _opt(account, "name", str, "account."),
-        _opt(account, "kam_owner", str, "account."),
-        _opt(account, "kam_team", str, "account."),
-        _opt(account, "tier_score", (int, float), "account."),
-        _opt(doc, "bad_experience", str, ""),
-        _time(doc, "processed_at", ""),
-        *_source(message),
+        tier,
+        account.get("name"),
+        account.get("kam_owner"),
+        account.get("kam_team"),
+        account.get("tier_score"),
+        doc.get("bad_experience"),
+        _moment(processed_at, "processed_at"),
+        message.topic,
+        message.partition,
+        message.offset,
     )
     return {"touchpoints": row}
 

@@ -189,8 +189,8 @@ def test_replay_after_lost_commits_adds_no_duplicates(
         offsets=[KafkaTopicPartition(topics.enriched, p, 0) for p in range(2)], asynchronous=False
     )
     rewind.close()
-    # a different batch size would cut different batches: the recorded boundaries win
-    again = SinkThread(sink=FAST.model_copy(update={"batch_max_rows": 7}), **settings)
+    # size cuts recur at the same offsets, time cuts at the recorded ones
+    again = SinkThread(sink=FAST, **settings)
     try:
         wait_until(lambda: sum(committed(kafka_settings, group, topics.enriched, 2)) == 30)
     finally:
@@ -240,8 +240,8 @@ def test_outage_loses_nothing_and_duplicates_nothing(
 ) -> None:
     topics = fresh_topics(kafka_settings, unique_name)
     publish(kafka_settings, topics.enriched, [enriched_json(f"ev-{i}") for i in range(20)])
-    # migrations insert 2 rows, then a few batches pass, then 25 insert attempts fail
-    flaky = Outage(store, healthy_inserts=6, failing_inserts=25)
+    # 20 events need at least 5 inserts: two pass, then 25 insert attempts fail
+    flaky = Outage(store, healthy_inserts=2, failing_inserts=25)
     paused_before = metrics.RETRIES._value.get()
     sink = SinkThread(
         kafka=kafka_settings,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sinks.batching import Batch, TopicPartition
+from sinks.batching import Batch, Cut, TopicPartition
 from sinks.chdb_backend import ChdbBackend
 from sinks.clickhouse_writer import ClickHouseWriter
 from sinks.rows import SourceMessage
@@ -17,8 +17,10 @@ def writer_on(store: ChdbBackend) -> ClickHouseWriter:
     )  # type: ignore[arg-type]
 
 
-def batch_of(topic: str, values: list[bytes], first: int = 0) -> Batch[SourceMessage]:
-    batch: Batch[SourceMessage] = Batch(topic=topic, partition=0, started_at=0.0)
+def batch_of(
+    topic: str, values: list[bytes], first: int = 0, cut: Cut = "time"
+) -> Batch[SourceMessage]:
+    batch: Batch[SourceMessage] = Batch(topic=topic, partition=0, started_at=0.0, cut=cut)
     for offset, value in enumerate(values, start=first):
         batch.offsets.append(offset)
         batch.items.append(message(value, offset=offset, topic=topic, partition=0))
@@ -44,6 +46,12 @@ def test_same_batch_written_twice_is_stored_once(chdb_store: ChdbBackend) -> Non
     ).rows == [["g1", "enr", 0, 0, 4]]
     assert writer.recorded_cuts(TopicPartition("enr", 0), committed=0) == [4]
     assert writer.recorded_cuts(TopicPartition("enr", 0), committed=5) == []
+
+
+def test_size_cut_batches_are_not_recorded(chdb_store: ChdbBackend) -> None:
+    writer_on(chdb_store).write(batch_of("enr", [enriched_json("ev-0")], cut="size"))
+    assert chdb_store.query("SELECT count() FROM touchpoints").rows == [[1]]
+    assert chdb_store.query("SELECT count() FROM sink_batches").rows == [[0]]
 
 
 def test_refused_rows_are_isolated_into_failed_events(chdb_store: ChdbBackend) -> None:

@@ -117,7 +117,7 @@ def test_undecodable_messages_become_failed_events() -> None:
     cases = {
         b"\xff\xfe": ("sink_undecodable", None),
         b"[1, 2]": ("sink_undecodable", None),
-        b'{"event": {}, "account": {}}': ("sink_undecodable", "event.event_type"),
+        b'{"event": {}, "account": {}}': ("sink_undecodable", "event.event_id"),
         enriched_json().replace(b"2026-03-02T09:30:00.125000Z", b"yesterday"): (
             "sink_undecodable",
             "event.occurred_at",
