@@ -16,13 +16,28 @@ class TopicError(KamError):
 
 
 def pipeline_topics(topics: TopicSettings) -> list[NewTopic]:
-    """The topics KAM Pulse uses. Keyed topics share one partition count (co-partitioning)."""
-    keyed = {topics.touchpoints: {}, topics.enriched: {}, topics.deadletter: {}, topics.alerts: {}}
-    keyed[topics.accounts] = COMPACTED
-    return [
+    """Every topic KAM Pulse uses.
+
+    Topics keyed by account share one partition count, so that an account's touchpoints, its
+    master data and its state land on the same partition number (co-partitioning). Snoozes
+    are few and read whole by every notifier: one compacted partition.
+    """
+    keyed: dict[str, dict[str, str]] = {
+        topics.touchpoints: {},
+        topics.accounts: COMPACTED,
+        topics.account_status: COMPACTED,
+        topics.enriched: {},
+        topics.deadletter: {},
+        topics.alerts: {},
+        topics.kpis: {},
+        topics.undeliverable: {},
+    }
+    declared = [
         NewTopic(name, num_partitions=topics.partitions, replication_factor=1, config=config)
         for name, config in keyed.items()
     ]
+    snoozes = NewTopic(topics.snoozes, num_partitions=1, replication_factor=1, config=COMPACTED)
+    return [*declared, snoozes]
 
 
 def ensure_topics(kafka: KafkaSettings, wanted: list[NewTopic], timeout: float = 30.0) -> None:

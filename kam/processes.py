@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -19,10 +20,18 @@ class ServiceProcess:
     """
 
     def __init__(
-        self, *, command: list[str], env: Mapping[str, str], log_path: Path, name: str
+        self,
+        *,
+        command: list[str],
+        env: Mapping[str, str],
+        log_path: Path,
+        name: str,
+        metrics_port: int | None = None,
     ) -> None:
         self.command = command
-        self.env = {**os.environ, **env}
+        self.metrics_port = metrics_port
+        metrics_env = {"KAM_METRICS_PORT": str(metrics_port)} if metrics_port else {}
+        self.env = {**os.environ, **env, **metrics_env}
         self.log_path = log_path
         self.name = name
         self._process: subprocess.Popen[bytes] | None = None
@@ -66,6 +75,11 @@ class ServiceProcess:
                 self._process.wait()
         return self._process.returncode
 
+    def metric(self, name: str) -> float:
+        """Sum of the samples of one metric on the process's endpoint (0 before it serves)."""
+        assert self.metrics_port, f"{self.name} has no metrics port"
+        return scrape_metric(self.metrics_port, name)
+
     def log_tail(self, lines: int = 40) -> str:
         if not self.log_path.exists():
             return ""
@@ -81,3 +95,17 @@ class ServiceProcess:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def scrape_metric(port: int, name: str) -> float:
+    """Sum of all samples of one metric on a local Prometheus endpoint (0 when unreachable)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+            text = response.read().decode()
+    except OSError:
+        return 0.0
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name) and line[len(name) : len(name) + 1] in (" ", "{")
+    )

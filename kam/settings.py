@@ -61,6 +61,7 @@ class TopicSettings(BaseSettings):
     enriched: str = "kam.touchpoints.enriched"
     deadletter: str = "kam.touchpoints.deadletter"
     alerts: str = "kam.alerts"
+    kpis: str = "kam.kpis"
     undeliverable: str = "kam.notifications.undeliverable"
     snoozes: str = "kam.alerts.snoozes"
     account_status: str = "kam.account-status"
@@ -163,3 +164,12 @@ class KpiSettings(BaseSettings):
 
     config_path: Path | None = None
     """JSON read by ``streams.kpis.load_kpi_config`` (see docs/kpis.md); defaults when unset."""
+
+
+class TieringSettings(BaseSettings):
+    """Strategic-account tiering (``KAM_TIERING_*``): the weighted-criteria model file."""
+
+    model_config = SettingsConfigDict(env_prefix="KAM_TIERING_", frozen=True, extra="ignore")
+
+    config_path: Path = Path("config/tiering.toml")
+    """TOML read by ``producers.tiering.load_tiering_config`` (see docs/tiering.md)."""

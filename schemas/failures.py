@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from enum import StrEnum
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 
 
 class FailureType(StrEnum):
@@ -17,10 +20,27 @@ class FailureType(StrEnum):
     FUTURE_EVENT_TIME = "future_event_time"
 
 
+def _from_base64(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except binascii.Error as error:
+            raise ValueError(f"not standard base64: {error}") from error
+    return value
+
+
+OriginalBytes = Annotated[
+    bytes,
+    BeforeValidator(_from_base64),
+    PlainSerializer(lambda raw: base64.b64encode(raw).decode("ascii"), when_used="json"),
+]
+"""Raw bytes in Python; standard base64 (RFC 4648, ``+/``) in JSON, as ClickHouse decodes it."""
+
+
 class DeadLetter(BaseModel):
     """Why a message was rejected, where it came from, and its bytes (base64 on the wire)."""
 
-    model_config = ConfigDict(frozen=True, ser_json_bytes="base64", val_json_bytes="base64")
+    model_config = ConfigDict(frozen=True)
 
     failure_type: FailureType
     detail: str
@@ -28,6 +48,6 @@ class DeadLetter(BaseModel):
     source_topic: str
     source_partition: int
     source_offset: int
-    original: bytes
-    """The message value exactly as received (base64 in JSON)."""
+    original: OriginalBytes
+    """The message value exactly as received."""
     received_at: AwareDatetime

@@ -19,6 +19,7 @@ def run_worker(
 ) -> None:
     """Block running the worker until SIGTERM/SIGINT; returns after a clean shutdown."""
     ensure_topics(kafka, pipeline_topics(topics))
+    worker.data_dir.mkdir(parents=True, exist_ok=True)
     if metrics.port:
         start_http_server(metrics.port, addr=metrics.host)
     app = create_app(kafka=kafka, topics=topics, worker=worker)

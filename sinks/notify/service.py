@@ -149,8 +149,10 @@ class _Notifier:
         assigned = [KafkaPartition(self._topics.snoozes, p, OFFSET_BEGINNING) for p in partitions]
         self._snoozes.assign(assigned)
         deadline = time.monotonic() + SNOOZE_LOAD_TIMEOUT
-        while any(
-            tp.offset < ends.get(tp.partition, -1) for tp in self._snoozes.position(assigned)
+        while ends and any(
+            tp.offset < ends[tp.partition]
+            for tp in self._snoozes.position(assigned)
+            if tp.partition in ends
         ):
             if time.monotonic() > deadline:
                 raise NotifyError(f"snoozes topic {self._topics.snoozes} not read in time")

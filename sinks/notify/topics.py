@@ -1,19 +1,14 @@
-"""The notifier's own topics: snoozes (compacted) and undeliverable notification records."""
+"""The notifier's own topics, as declared with every other topic in :mod:`kam.kafka_admin`."""
 
 from __future__ import annotations
 
 from confluent_kafka.admin import NewTopic
 
-from kam.kafka_admin import COMPACTED
+from kam.kafka_admin import pipeline_topics
 from kam.settings import TopicSettings
-
-SNOOZE_PARTITIONS = 1
 
 
 def notifier_topics(topics: TopicSettings) -> list[NewTopic]:
-    """Snoozes: one compacted partition (every notifier reads it whole); undeliverable: keyed."""
-    return [
-        NewTopic(topics.snoozes, num_partitions=SNOOZE_PARTITIONS, replication_factor=1,
-                 config=COMPACTED),
-        NewTopic(topics.undeliverable, num_partitions=topics.partitions, replication_factor=1),
-    ]
+    """Snoozes (compacted, one partition) and undeliverable notification records."""
+    mine = {topics.snoozes, topics.undeliverable}
+    return [topic for topic in pipeline_topics(topics) if topic.topic in mine]

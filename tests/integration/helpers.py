@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
@@ -65,20 +64,6 @@ def topic_size(kafka: KafkaSettings, topic: str, partitions: int) -> int:
         total += high - low
     consumer.close()
     return total
-
-
-def metric_value(port: int, name: str) -> float:
-    """Sum of all samples of one metric on a local Prometheus endpoint (0 when absent)."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
-            text = response.read().decode()
-    except OSError:
-        return 0.0
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith(name) and not line.startswith("#") and line[len(name)] in " {"
-    )
 
 
 def wait_for(

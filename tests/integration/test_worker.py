@@ -8,7 +8,7 @@ import orjson
 
 from schemas import Account, AccountTier, Alert, DeadLetter, EnrichedTouchpoint
 from tests.integration.conftest import Pipeline
-from tests.integration.helpers import metric_value, produce, read_topic, wait_for
+from tests.integration.helpers import produce, read_topic, wait_for
 
 ACCOUNTS = [
     Account(
@@ -57,14 +57,14 @@ BAD_SCORE = _event("e6", "acme", "nps_submitted", {"score": 11})
 
 
 def test_worker_validates_enriches_and_alerts(pipeline: Pipeline) -> None:
-    worker, metrics_port = pipeline.worker()
+    worker = pipeline.worker()
     produce(
         pipeline.kafka,
         pipeline.topics.accounts,
         [(a.account_id.encode(), a.model_dump_json().encode()) for a in ACCOUNTS],
     )
     wait_for(
-        lambda: metric_value(metrics_port, "kam_worker_account_updates_total") == 2,
+        lambda: worker.metric("kam_worker_account_updates_total") == 2,
         what="the worker to apply both accounts",
         alive=[worker],
     )

@@ -1,0 +1,197 @@
+"""``kam demo``: the whole pipeline on this machine, then what happened, read back from ClickHouse.
+
+Starts a local Kafka broker and a local Alertmanager, runs the stream worker, the ClickHouse sink
+(embedded chdb) and the notifier as real processes, publishes simulated accounts and touchpoints,
+waits until every record has landed, stops everything and prints a summary.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from kam.errors import KamError
+from kam.kafka_admin import ensure_topics, pipeline_topics
+from kam.localkafka import free_port, local_kafka
+from kam.processes import ServiceProcess
+from kam.settings import ClickHouseSettings, KafkaSettings, TopicSettings
+
+DEMO_ROUTING = Path("config/routing-demo.toml")
+DEMO_INBOX_SECRET = "demo-signing-secret"  # noqa: S105 - a local demo inbox, not a credential
+SUMMARY_QUERIES = {
+    "Touchpoints by contact point and account tier": """
+        SELECT contact_point, tier, count() AS events,
+               countIf(bad_experience IS NOT NULL) AS bad_experiences
+        FROM {db}.touchpoints GROUP BY contact_point, tier ORDER BY contact_point, tier""",
+    "Invalid messages (dead letters), by failure type": """
+        SELECT failure_type, count() AS messages, substring(any(detail), 1, 70) AS example
+        FROM {db}.failed_events GROUP BY failure_type ORDER BY messages DESC""",
+    "Alerts raised, by contact point and rule": """
+        SELECT contact_point, rule, uniqExact(alert_key) AS alerts, count() AS states
+        FROM {db}.alerts GROUP BY contact_point, rule ORDER BY alerts DESC, rule LIMIT 12""",
+    "Most affected strategic and key accounts": """
+        SELECT account_name, tier, kam_owner,
+               countIf(bad_experience IS NOT NULL) AS bad_experiences, count() AS events,
+               groupUniqArrayIf(contact_point, bad_experience IS NOT NULL) AS where_bad
+        FROM {db}.touchpoints WHERE tier IN ('strategic', 'key')
+        GROUP BY account_name, tier, kam_owner
+        ORDER BY bad_experiences DESC, account_name LIMIT 8""",
+}
+
+
+class DemoError(KamError):
+    """The demo could not complete (a service died or data did not arrive in time)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoOptions:
+    duration: float = 30.0
+    rate: float = 200.0
+    accounts: int = 60
+    seed: int = 7
+    workdir: Path = Path(".kam/demo")
+    settle_timeout: float = 120.0
+
+
+def _wait(
+    condition: Callable[[], bool], *, services: list[ServiceProcess], timeout: float, what: str
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        for service in services:
+            if not service.running():
+                raise DemoError(f"the {service.name} stopped:\n{service.log_tail()}")
+        if time.monotonic() > deadline:
+            raise DemoError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.5)
+
+
+def _count(clickhouse: ClickHouseSettings, table: str) -> int:
+    from sinks import run_sql
+
+    return int(
+        run_sql(clickhouse, f"SELECT count() FROM {clickhouse.database}.{table}", fmt="TSV").strip()
+        or 0
+    )
+
+
+def _publish_accounts(kafka: KafkaSettings, topics: TopicSettings, options: DemoOptions) -> None:
+    from producers import TouchpointPublisher
+    from producers.simulator import SimulationConfig, simulated_accounts
+
+    accounts = simulated_accounts(SimulationConfig(seed=options.seed, accounts=options.accounts))
+    with TouchpointPublisher(kafka=kafka, topics=topics) as publisher:
+        for account in accounts:
+            publisher.publish_account(account)
+        failures = publisher.flush()
+    if failures:
+        raise DemoError(f"{len(failures)} accounts were not delivered: {failures[0]}")
+
+
+def run_demo(options: DemoOptions) -> int:
+    """Run the demo end to end; 0 when everything published landed where it should."""
+    from producers.simulation import simulate
+    from sinks import run_sql
+    from sinks.notify.testing import RecordingServer, local_alertmanager
+
+    shutil.rmtree(options.workdir, ignore_errors=True)
+    options.workdir.mkdir(parents=True)
+    clickhouse = ClickHouseSettings(chdb_path=options.workdir / "chdb")
+    with ExitStack() as stack:
+        print("Starting a local Kafka broker and Alertmanager ...", flush=True)
+        bootstrap = stack.enter_context(local_kafka())
+        alertmanager = stack.enter_context(local_alertmanager())
+        inbox = stack.enter_context(RecordingServer())
+        kafka, topics = KafkaSettings(bootstrap_servers=bootstrap), TopicSettings()
+        ensure_topics(kafka, pipeline_topics(topics))
+        env = {
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "CLICKHOUSE_CHDB_PATH": str(clickhouse.chdb_path),
+            "KAM_WORKER_DATA_DIR": str(options.workdir / "worker"),
+            "KAM_WORKER_LOG_LEVEL": "warn",
+            "KAM_NOTIFY_CONFIG_PATH": str(DEMO_ROUTING),
+            "KAM_NOTIFY_ALERTMANAGER_URL": alertmanager,
+            "KAM_NOTIFY_INBOX_URL": inbox.url,
+            "KAM_NOTIFY_INBOX_SECRET": DEMO_INBOX_SECRET,
+        }
+        services = [
+            stack.enter_context(
+                ServiceProcess(
+                    command=[name],
+                    env=env,
+                    log_path=options.workdir / "logs" / f"{name}.log",
+                    name=name,
+                    metrics_port=free_port(),
+                )
+            )
+            for name in ("worker", "sink", "notify")
+        ]
+        worker = services[0]
+        print(
+            f"Services running (logs in {options.workdir / 'logs'}); publishing "
+            f"{options.accounts} accounts ...",
+            flush=True,
+        )
+        _publish_accounts(kafka, topics, options)
+        _wait(
+            lambda: worker.metric("kam_worker_account_updates_total") >= options.accounts,
+            services=services,
+            timeout=options.settle_timeout,
+            what="the worker to load the accounts",
+        )
+        print(f"... and {options.rate:g} touchpoints/s for {options.duration:g}s", flush=True)
+        report = simulate(
+            kafka=kafka,
+            topics=topics,
+            seed=options.seed,
+            accounts=options.accounts,
+            rate=options.rate,
+            duration=options.duration,
+            bad_probability=0.04,
+            invalid_fraction=0.01,
+            publish_accounts=False,
+        )
+        print(f"Published: {report.summary()}", flush=True)
+        _wait(
+            lambda: (
+                _count(clickhouse, "touchpoints") >= report.events
+                and _count(clickhouse, "failed_events") >= report.invalid
+            ),
+            services=services,
+            timeout=options.settle_timeout,
+            what="every touchpoint and dead letter to reach ClickHouse",
+        )
+        time.sleep(5)  # the notifier's grouping window
+        for service in services:
+            service.stop()
+        notifications = inbox.requests
+        shown = _alertmanager_alerts(alertmanager)
+
+    print()
+    for title, sql in SUMMARY_QUERIES.items():
+        print(f"== {title}")
+        print(run_sql(clickhouse, sql.format(db=clickhouse.database)), flush=True)
+    print(
+        f"== Alerting: {len(notifications)} signed notifications reached the account-team "
+        f"inbox; Alertmanager showed {shown} active KAM alerts."
+    )
+    for request in notifications[:3]:
+        print("  -", orjson.loads(request.body).get("title", request.body[:120]))
+    print(
+        f"\nExplore the data: CLICKHOUSE_CHDB_PATH={clickhouse.chdb_path} "
+        ".venv/bin/kam sql 'SELECT * FROM kam.alerts LIMIT 5'"
+    )
+    return 0
+
+
+def _alertmanager_alerts(base_url: str) -> int:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{base_url}/api/v2/alerts", timeout=5) as response:
+        return len(orjson.loads(response.read()))
