@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from kam.errors import KamError
-from sinks.notify.commands import add_snooze_arguments, add_unsnooze_arguments
 from kam.settings import (
     ClickHouseSettings,
     KafkaSettings,
@@ -26,6 +25,7 @@ from kam.settings import (
     TopicSettings,
     WorkerSettings,
 )
+from sinks.notify.commands import add_snooze_arguments, add_unsnooze_arguments
 
 Command = Callable[[argparse.Namespace], int]
 EXIT_ERROR = 2

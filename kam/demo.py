@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import time
+import urllib.request
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -21,9 +22,14 @@ from kam.kafka_admin import ensure_topics, pipeline_topics
 from kam.localkafka import free_port, local_kafka
 from kam.processes import ServiceProcess
 from kam.settings import ClickHouseSettings, KafkaSettings, TopicSettings
+from producers import TouchpointPublisher
+from producers.simulation import simulate
+from producers.simulator import SimulationConfig, simulated_accounts
+from sinks import run_sql
+from sinks.notify.testing import RecordingServer, local_alertmanager
 
 DEMO_ROUTING = Path("config/routing-demo.toml")
-DEMO_INBOX_SECRET = "demo-signing-secret"  # noqa: S105 - a local demo inbox, not a credential
+DEMO_INBOX_SECRET = "demo-signing-secret"
 SUMMARY_QUERIES = {
     "Touchpoints by contact point and account tier": """
         SELECT contact_point, tier, count() AS events,
@@ -73,7 +79,6 @@ def _wait(
 
 
 def _count(clickhouse: ClickHouseSettings, table: str) -> int:
-    from sinks import run_sql
 
     return int(
         run_sql(clickhouse, f"SELECT count() FROM {clickhouse.database}.{table}", fmt="TSV").strip()
@@ -82,8 +87,6 @@ def _count(clickhouse: ClickHouseSettings, table: str) -> int:
 
 
 def _publish_accounts(kafka: KafkaSettings, topics: TopicSettings, options: DemoOptions) -> None:
-    from producers import TouchpointPublisher
-    from producers.simulator import SimulationConfig, simulated_accounts
 
     accounts = simulated_accounts(SimulationConfig(seed=options.seed, accounts=options.accounts))
     with TouchpointPublisher(kafka=kafka, topics=topics) as publisher:
@@ -96,9 +99,6 @@ def _publish_accounts(kafka: KafkaSettings, topics: TopicSettings, options: Demo
 
 def run_demo(options: DemoOptions) -> int:
     """Run the demo end to end; 0 when everything published landed where it should."""
-    from producers.simulation import simulate
-    from sinks import run_sql
-    from sinks.notify.testing import RecordingServer, local_alertmanager
 
     shutil.rmtree(options.workdir, ignore_errors=True)
     options.workdir.mkdir(parents=True)
@@ -191,7 +191,6 @@ def run_demo(options: DemoOptions) -> int:
 
 
 def _alertmanager_alerts(base_url: str) -> int:
-    import urllib.request
 
     with urllib.request.urlopen(f"{base_url}/api/v2/alerts", timeout=5) as response:
         return len(orjson.loads(response.read()))

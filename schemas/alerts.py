@@ -23,7 +23,7 @@ class Severity(StrEnum):
 
 
 class Alert(BaseModel):
-    """One state of an alert. ``alert_key`` (account, contact point, rule) ties its states together."""
+    """One state of an alert; ``alert_key`` (account, contact point, rule) ties its states."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -1,4 +1,4 @@
-"""Dead letters: typed records of messages the pipeline could not accept, with the original bytes."""
+"""Dead letters: typed records of the messages the pipeline could not accept, with their bytes."""
 
 from __future__ import annotations
 

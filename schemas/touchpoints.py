@@ -9,7 +9,7 @@ delivery), so every KPI can be computed from one event without joining earlier o
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal, Union, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -325,31 +325,29 @@ class PaymentFailed(TouchpointBase):
 
 
 Touchpoint = Annotated[
-    Union[
-        QuoteRequested,
-        QuoteSent,
-        OrderPlaced,
-        OrderConfirmed,
-        OrderChanged,
-        ExecutiveMeetingHeld,
-        ShipmentDispatched,
-        DeliveryCompleted,
-        DeliveryFailed,
-        ReturnReceived,
-        TicketOpened,
-        TicketFirstResponse,
-        TicketResolved,
-        TicketReopened,
-        TicketEscalated,
-        CsatSubmitted,
-        NpsSubmitted,
-        InvoiceIssued,
-        InvoiceDisputed,
-        DisputeResolved,
-        PaymentReceived,
-        CreditNoteIssued,
-        PaymentFailed,
-    ],
+    QuoteRequested
+    | QuoteSent
+    | OrderPlaced
+    | OrderConfirmed
+    | OrderChanged
+    | ExecutiveMeetingHeld
+    | ShipmentDispatched
+    | DeliveryCompleted
+    | DeliveryFailed
+    | ReturnReceived
+    | TicketOpened
+    | TicketFirstResponse
+    | TicketResolved
+    | TicketReopened
+    | TicketEscalated
+    | CsatSubmitted
+    | NpsSubmitted
+    | InvoiceIssued
+    | InvoiceDisputed
+    | DisputeResolved
+    | PaymentReceived
+    | CreditNoteIssued
+    | PaymentFailed,
     Field(discriminator="event_type"),
 ]
 """Any touchpoint event; validate with :data:`TOUCHPOINT_ADAPTER`."""
