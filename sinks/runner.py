@@ -201,6 +201,21 @@ class SinkLoop:
             )
 
 
+def _wait_for_server(
+    clickhouse: ClickHouseSettings, sink: SinkSettings, stop: threading.Event
+) -> ClickHouseBackend | None:
+    """Connect to the ClickHouse server, retrying with backoff while it is unavailable."""
+    delay = sink.retry_initial_seconds
+    while not stop.is_set():
+        try:
+            return open_backend(clickhouse)
+        except ClickHouseUnavailable as exc:
+            log.warning("ClickHouse unavailable at start (%s); retrying in %.1fs", exc, delay)
+            stop.wait(delay)
+            delay = min(delay * 2, sink.retry_max_seconds)
+    return None
+
+
 def run_sink(
     *,
     kafka: KafkaSettings,
@@ -220,7 +235,9 @@ def run_sink(
     sink = sink or SinkSettings()
     stop = stop or threading.Event()
     embedded = open_chdb(clickhouse) if backend is None and clickhouse.backend == "chdb" else None
-    store = backend or embedded or open_backend(clickhouse)
+    store = backend or embedded or _wait_for_server(clickhouse, sink, stop)
+    if store is None:
+        return
     endpoint: QueryEndpoint | None = None
     consumer: Consumer | None = None
     try:

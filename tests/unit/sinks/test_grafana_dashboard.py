@@ -35,8 +35,8 @@ def test_dashboard_uses_the_clickhouse_datasource() -> None:
     for panel in panels():
         assert panel["datasource"]["type"] == DATASOURCE
         assert all(target["datasource"]["type"] == DATASOURCE for target in panel["targets"])
-    ids = [panel["id"] for panel in panels()]
-    assert len(set(ids)) == len(ids)
+    ids, titles = [p["id"] for p in panels()], [p["title"] for p in panels()]
+    assert len(set(ids)) == len(ids) and len(set(titles)) == len(titles)
 
 
 @pytest.mark.parametrize("title", [panel["title"] for panel in panels()])
