@@ -77,7 +77,12 @@ class SinkLoop:
     """Consume, batch, write, commit; one thread, partitions written in offset order."""
 
     def __init__(
-        self, *, consumer: Consumer, writer: ClickHouseWriter, settings: SinkSettings
+        self,
+        *,
+        consumer: Consumer,
+        writer: ClickHouseWriter,
+        settings: SinkSettings,
+        stop: threading.Event,
     ) -> None:
         self._consumer = consumer
         self._writer = writer
@@ -85,7 +90,7 @@ class SinkLoop:
         self._assigned: set[TopicPartition] = set()
         self._abandoned: set[TopicPartition] = set()
         self._ready: deque[Batch[SourceMessage]] = deque()
-        self._stop = threading.Event()
+        self._stop = stop
 
     # --- rebalance callbacks (run inside consume/poll) -------------------------------------
     def on_assign(self, consumer: Consumer, partitions: list[KafkaTopicPartition]) -> None:
@@ -93,10 +98,22 @@ class SinkLoop:
         for kafka_tp in committed:
             tp = TopicPartition(kafka_tp.topic, kafka_tp.partition)
             self._writer.forget([tp])
-            self._writer.replay_cuts(tp, self._writer.recorded_cuts(tp, max(kafka_tp.offset, 0)))
+            self._writer.replay_cuts(tp, self._recorded_cuts(tp, max(kafka_tp.offset, 0)))
             self._assigned.add(tp)
             self._abandoned.discard(tp)
         log.info("assigned %s", sorted(self._assigned))
+
+    def _recorded_cuts(self, tp: TopicPartition, committed: int) -> list[int]:
+        delay = self._settings.retry_initial_seconds
+        while True:
+            try:
+                return self._writer.recorded_cuts(tp, committed)
+            except ClickHouseUnavailable as exc:
+                if self._stop.is_set():
+                    raise
+                log.warning("ClickHouse unavailable reading batch records (%s)", exc.code)
+                self._stop.wait(delay)
+                delay = min(delay * 2, self._settings.retry_max_seconds)
 
     def on_revoke(self, consumer: Consumer, partitions: list[KafkaTopicPartition]) -> None:
         revoked = [TopicPartition(p.topic, p.partition) for p in partitions]
@@ -113,8 +130,8 @@ class SinkLoop:
         self._ready = deque(b for b in self._ready if (b.topic, b.partition) not in partitions)
 
     # --- main loop -------------------------------------------------------------------------
-    def run(self, stop: threading.Event) -> None:
-        self._stop = stop
+    def run(self) -> None:
+        stop = self._stop
         while not stop.is_set():
             for message in self._consumer.consume(num_messages=1000, timeout=0.2):
                 self._accept(message)
@@ -268,11 +285,11 @@ def run_sink(
                 "session.timeout.ms": sink.session_timeout_ms,
             }
         )
-        loop = SinkLoop(consumer=consumer, writer=writer, settings=sink)
+        loop = SinkLoop(consumer=consumer, writer=writer, settings=sink, stop=stop)
         consumer.subscribe(
             list(routes), on_assign=loop.on_assign, on_revoke=loop.on_revoke, on_lost=loop.on_lost
         )
-        loop.run(stop)
+        loop.run()
     except ClickHouseError:
         log.exception("the sink stopped: ClickHouse refused work it cannot retry")
         raise
