@@ -20,7 +20,7 @@ from sinks.batching import TopicPartition
 from sinks.chdb_backend import ChdbBackend
 from sinks.clickhouse_writer import ClickHouseWriter
 from sinks.migrate import apply_migrations
-from sinks.rows import COLUMNS, SourceMessage, convert
+from sinks.rows import COLUMNS, Row, SourceMessage, convert
 
 TOPIC = "kam.touchpoints.enriched"
 KAFKA_TIME = datetime(2026, 3, 2, tzinfo=UTC)
@@ -80,11 +80,17 @@ def run_writer(store: ChdbBackend, values: list[bytes], *, batch: int, partition
     return time.perf_counter() - started
 
 
-def run_bulk(store: ChdbBackend, values: list[bytes]) -> float:
+def converted(values: list[bytes]) -> tuple[list[Row], float]:
+    """The touchpoint rows of ``values`` and the seconds conversion alone took."""
+    started = time.perf_counter()
     rows = [
         convert("enriched", SourceMessage(TOPIC, 0, i, value, KAFKA_TIME))["touchpoints"]
         for i, value in enumerate(values)
     ]
+    return rows, time.perf_counter() - started
+
+
+def run_bulk(store: ChdbBackend, rows: list[Row]) -> float:
     started = time.perf_counter()
     store.insert("touchpoints", COLUMNS["touchpoints"], rows, dedup_token="bulk")
     return time.perf_counter() - started
@@ -104,7 +110,8 @@ def main() -> None:
         try:
             apply_migrations(writer_store)
             apply_migrations(bulk_store)
-            bulk_seconds = run_bulk(bulk_store, values)
+            rows, convert_seconds = converted(values)
+            bulk_seconds = run_bulk(bulk_store, rows)
             writer_seconds = run_writer(
                 writer_store, values, batch=args.batch, partitions=args.partitions
             )
@@ -118,6 +125,7 @@ def main() -> None:
     print(f"rows={args.rows} batch={args.batch} partitions={args.partitions}")
     print(f"writer path (convert + batch + insert): {writer_rate:>10,.0f} rows/s")
     print(f"single bulk insert of the same rows:    {bulk_rate:>10,.0f} rows/s")
+    print(f"(conversion alone, JSON parse included: {args.rows / convert_seconds:>10,.0f} rows/s)")
     print(f"ratio writer/bulk: {writer_rate / bulk_rate:.2f} (target >= 0.5)")
 
 
