@@ -80,9 +80,13 @@ class BatchingSink(ABC, Generic[T]):
 
     def add(self, tp: TopicPartition, offset: int, item: T, *, now: float) -> list[Batch[T]]:
         """Add one item; return the batches that became complete (in offset order)."""
-        ready: list[Batch[T]] = []
-        cuts = self._cuts.get(tp)
         batch = self._pending.get(tp)
+        cuts = self._cuts.get(tp)
+        if batch is not None and not cuts:  # the common case, kept cheap
+            batch.offsets.append(offset)
+            batch.items.append(item)
+            return [self._take(tp, "size")] if len(batch.offsets) >= self.max_rows else []
+        ready: list[Batch[T]] = []
         if cuts:
             if batch is None:
                 while cuts and cuts[0] < offset:  # boundaries of ranges already committed

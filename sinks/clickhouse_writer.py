@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sinks import metrics
 from sinks.backend import ClickHouseBackend
@@ -21,8 +21,7 @@ from sinks.splitting import isolate_rejected
 FAILED_EVENTS = "failed_events"
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """One row bound for a table, with the message it came from."""
 
     message: SourceMessage

@@ -2,9 +2,10 @@
 
 Conversion is deliberately light: the stream workers validated the events already, so only the
 fields a column needs are checked here, enums and values are left for ClickHouse's schema to
-check (a row it refuses is isolated and kept in ``failed_events``). A message that cannot be
-converted becomes a ``failed_events`` row; nothing is dropped. Everything here is deterministic
-(no clock reads), so a replayed batch converts to identical rows.
+check (a row it refuses is isolated and kept in ``failed_events``). Enriched touchpoints, the
+bulk of the traffic, are passed as JSON text and parsed by ClickHouse (migration 0003). A
+message that cannot be converted becomes a ``failed_events`` row; nothing is dropped.
+Everything here is deterministic (no clock reads), so a replayed batch converts identically.
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import orjson
 
-from schemas import Account, contact_point_of
+from schemas import Account
 
 TopicKind = Literal["enriched", "deadletter", "alerts", "accounts", "kpis"]
 
@@ -29,6 +29,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "schema_version", "trace_id", "payload", "tier", "account_name", "kam_owner", "kam_team",
         "tier_score", "bad_experience", "processed_at", *SOURCE,
     ),
+    "touchpoints_ingest": ("message", "kafka_time", *SOURCE),
     "failed_events": (
         "failure_type", "detail", "field_path", "source_topic", "source_partition",
         "source_offset", "original", "received_at", "read_topic", "read_partition", "read_offset",
@@ -56,9 +57,8 @@ ACCOUNT_FIELDS = frozenset(Account.model_fields)
 MAX_DETAIL = 2000
 
 
-@dataclass(frozen=True, slots=True)
-class SourceMessage:
-    """What the sink needs of one Kafka message."""
+class SourceMessage(NamedTuple):
+    """What the sink needs of one Kafka message (a tuple: cheap to build per message)."""
 
     topic: str
     partition: int
@@ -92,19 +92,6 @@ def _opt(doc: Mapping[str, Any], key: str, kinds: type | tuple[type, ...], path:
     return None if doc.get(key) is None else _get(doc, key, kinds, path)
 
 
-_EVENT_STRINGS = ("event_id", "account_id", "event_type", "source_system", "occurred_at")
-
-
-def _strings(doc: Mapping[str, Any], keys: tuple[str, ...], path: str) -> tuple[Any, ...]:
-    """The values of ``keys``, each required to be a string (one C-level check when valid)."""
-    values = tuple(map(doc.get, keys))
-    if set(map(type, values)) != {str}:
-        for key, value in zip(keys, values, strict=True):
-            if type(value) is not str:
-                raise Undecodable(f"{path}{key}: expected str", field_path=f"{path}{key}")
-    return values
-
-
 def _moment(text: str, field_path: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
@@ -132,45 +119,20 @@ def _source(message: SourceMessage) -> Row:
     return (message.topic, message.partition, message.offset)
 
 
-def touchpoint_rows(doc: Mapping[str, Any], message: SourceMessage) -> dict[str, Row]:
-    """``touchpoints`` row from an :class:`schemas.EnrichedTouchpoint` document.
+def touchpoint_ingest_rows(message: SourceMessage) -> dict[str, Row]:
+    """``touchpoints_ingest`` row: the enriched touchpoint JSON, parsed by ClickHouse itself.
 
-    The hot path of the sink: required fields are checked here, optional ones by the table.
+    The hot path of the sink does no JSON work in Python: migration 0003 extracts the
+    :class:`schemas.EnrichedTouchpoint` fields into ``touchpoints`` and routes events missing a
+    required field to ``failed_events``.
     """
-    event, account = _object(doc, "event"), _object(doc, "account")
-    event_id, account_id, event_type, source_system, occurred_at = _strings(
-        event, _EVENT_STRINGS, "event."
-    )
-    (tier,) = _strings(account, ("tier",), "account.")
-    (processed_at,) = _strings(doc, ("processed_at",), "")
-    contact_point = event.get("contact_point")
-    if contact_point is None:
-        try:
-            contact_point = contact_point_of(event_type).value
-        except KeyError:
-            raise Undecodable("event.event_type: unknown", field_path="event.event_type") from None
-    row = (
-        event_id,
-        account_id,
-        contact_point,
-        event_type,
-        _moment(occurred_at, "event.occurred_at"),
-        source_system,
-        event.get("schema_version", 1),
-        event.get("trace_id"),
-        _json_text(event.get("payload", {})),
-        tier,
-        account.get("name"),
-        account.get("kam_owner"),
-        account.get("kam_team"),
-        account.get("tier_score"),
-        doc.get("bad_experience"),
-        _moment(processed_at, "processed_at"),
-        message.topic,
-        message.partition,
-        message.offset,
-    )
-    return {"touchpoints": row}
+    if message.value is None:
+        raise Undecodable("message has no value")
+    try:
+        text = message.value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Undecodable(f"not UTF-8: {exc.reason} at byte {exc.start}") from None
+    return {"touchpoints_ingest": (text, message.timestamp, *_source(message))}
 
 
 def dead_letter_rows(doc: Mapping[str, Any], message: SourceMessage) -> dict[str, Row]:
@@ -254,7 +216,6 @@ def kpi_rows(doc: Mapping[str, Any], message: SourceMessage) -> dict[str, Row]:
 
 
 CONVERTERS: dict[TopicKind, Callable[[Mapping[str, Any], SourceMessage], dict[str, Row]]] = {
-    "enriched": touchpoint_rows,
     "deadletter": dead_letter_rows,
     "alerts": alert_rows,
     "accounts": account_rows,
@@ -297,6 +258,8 @@ def convert(kind: TopicKind, message: SourceMessage) -> dict[str, Row]:
     if message.value is None and kind == "accounts":
         return {}
     try:
+        if kind == "enriched":
+            return touchpoint_ingest_rows(message)
         if message.value is None:
             raise Undecodable("message has no value")
         try:

@@ -51,7 +51,11 @@ def server() -> Iterator[ClickHouseSettings]:
 def test_same_sql_and_writer_on_a_server(server: ClickHouseSettings) -> None:
     backend = ServerBackend(settings=server)
     try:
-        assert [m.name for m in apply_migrations(backend)] == ["core_tables", "rollups"]
+        assert [m.name for m in apply_migrations(backend)] == [
+            "core_tables",
+            "rollups",
+            "touchpoint_ingest",
+        ]
         assert apply_migrations(backend) == []
         writer = ClickHouseWriter(
             backend=backend, routes={"enr": "enriched"}, group_id="g", max_rows=10, max_seconds=1

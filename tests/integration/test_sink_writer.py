@@ -149,7 +149,7 @@ def test_every_topic_lands_exactly(
         " ORDER BY failure_type, source_offset"
     ).rows == [
         ["not_json", None, "{oops"],
-        ["sink_rejected", "tier", enriched[3].decode()],
+        ["sink_rejected", "account.tier", enriched[3].decode()],
         ["sink_undecodable", None, "\x00garbage"],
     ]
     assert store.query("SELECT alert_key, status FROM alerts").rows == [

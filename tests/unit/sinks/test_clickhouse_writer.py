@@ -54,24 +54,51 @@ def test_size_cut_batches_are_not_recorded(chdb_store: ChdbBackend) -> None:
     assert chdb_store.query("SELECT count() FROM sink_batches").rows == [[0]]
 
 
-def test_refused_rows_are_isolated_into_failed_events(chdb_store: ChdbBackend) -> None:
+def test_touchpoints_are_parsed_and_checked_by_clickhouse(chdb_store: ChdbBackend) -> None:
     writer = writer_on(chdb_store)
     values = [enriched_json(f"ev-{i}") for i in range(6)]
-    values[4] = enriched_json("ev-4", tier="platinum")  # not an Enum8 element: refused
+    values[4] = enriched_json("ev-4", tier="platinum")  # not an Enum8 element
     values[1] = b"not json"
     writer.write(batch_of("enr", values, first=10))
+    writer.write(batch_of("enr", values, first=10))  # retried: stored once
+    [row] = chdb_store.query(
+        "SELECT * EXCEPT (payload), toString(occurred_at), toString(processed_at), payload"
+        " FROM touchpoints WHERE source_offset = 10"
+    ).rows
+    assert row[:4] == ["ev-0", "acme", "logistics", "delivery_completed"]
+    assert row[5:] == [
+        "wms", 1, "tr-9", "strategic", "Acme", "ana", "iberia", 71.5, "late and short delivery",
+        "2026-03-02 09:30:05.000", "enr", 0, 10, "2026-03-02 09:30:00.125",
+        "2026-03-02 09:30:05.000",
+        '{"shipment_id":"sh-1","promised_at":"2026-03-01T18:00:00Z","delivered_at":'
+        '"2026-03-02T09:30:00Z","ordered_qty":10,"delivered_qty":8,"damaged_qty":0}',
+    ]  # fmt: skip
     stored = chdb_store.query("SELECT source_offset FROM touchpoints ORDER BY source_offset").rows
     assert stored == [[10], [12], [13], [15]]
     failed = chdb_store.query(
-        "SELECT failure_type, field_path, source_offset, read_topic, base64Decode(original)"
-        " FROM failed_events ORDER BY source_offset"
+        "SELECT failure_type, detail, field_path, source_offset, read_topic,"
+        " base64Decode(original), toString(received_at) FROM failed_events ORDER BY source_offset"
     ).rows
     assert failed == [
-        ["sink_undecodable", None, 11, "enr", "not json"],
-        ["sink_rejected", "tier", 14, "enr", values[4].decode()],
-    ]
-    detail = chdb_store.query("SELECT detail FROM failed_events WHERE source_offset = 14").rows
-    assert "Unknown element 'platinum'" in detail[0][0]
+        ["sink_undecodable", "not JSON", None, 11, "enr", "not json", "2026-03-02 09:31:00.000"],
+        ["sink_rejected", "account.tier: missing or invalid", "account.tier", 14, "enr",
+         values[4].decode(), "2026-03-02 09:31:00.000"],
+    ]  # fmt: skip
+
+
+def test_rows_clickhouse_refuses_are_isolated(chdb_store: ChdbBackend) -> None:
+    writer = writer_on(chdb_store)
+    values = [alert_json(updated_minute=i) for i in range(5)]
+    values[3] = values[3].replace(b'"severity":"critical"', b'"severity":"apocalyptic"')
+    writer.write(batch_of("alr", values))
+    assert chdb_store.query("SELECT source_offset FROM alerts ORDER BY source_offset").rows == [
+        [0], [1], [2], [4]
+    ]  # fmt: skip
+    [[failure_type, field_path, offset, detail]] = chdb_store.query(
+        "SELECT failure_type, field_path, source_offset, detail FROM failed_events"
+    ).rows
+    assert (failure_type, field_path, offset) == ("sink_rejected", "severity", 3)
+    assert "Unknown element 'apocalyptic'" in detail
 
 
 def test_dead_letters_alerts_and_accounts(chdb_store: ChdbBackend) -> None:

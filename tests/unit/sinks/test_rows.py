@@ -32,38 +32,10 @@ def test_every_row_matches_its_column_list() -> None:
             assert len(row) == len(COLUMNS[table]), table
 
 
-def test_enriched_touchpoint_row() -> None:
-    rows = convert("enriched", message(enriched_json(), offset=7, topic="enr", partition=3))
-    row = dict(zip(COLUMNS["touchpoints"], rows["touchpoints"], strict=True))
-    assert row == {
-        "event_id": "ev-1",
-        "account_id": "acme",
-        "contact_point": "logistics",
-        "event_type": "delivery_completed",
-        "occurred_at": T0,
-        "source_system": "wms",
-        "schema_version": 1,
-        "trace_id": "tr-9",
-        "payload": '{"damaged_qty":0,"delivered_at":"2026-03-02T09:30:00Z","delivered_qty":8,'
-        '"ordered_qty":10,"promised_at":"2026-03-01T18:00:00Z","shipment_id":"sh-1"}',
-        "tier": "strategic",
-        "account_name": "Acme",
-        "kam_owner": "ana",
-        "kam_team": "iberia",
-        "tier_score": 71.5,
-        "bad_experience": "late and short delivery",
-        "processed_at": datetime(2026, 3, 2, 9, 30, 5, tzinfo=UTC),
-        "source_topic": "enr",
-        "source_partition": 3,
-        "source_offset": 7,
-    }
-
-
-def test_contact_point_derived_when_missing() -> None:
-    doc = orjson.loads(enriched_json())
-    del doc["event"]["contact_point"]
-    rows = convert("enriched", message(orjson.dumps(doc)))
-    assert rows["touchpoints"][2] == "logistics"
+def test_enriched_touchpoint_goes_to_clickhouse_as_text() -> None:
+    value = enriched_json()
+    rows = convert("enriched", message(value, offset=7, topic="enr", partition=3))
+    assert rows == {"touchpoints_ingest": (value.decode(), KAFKA_TIME, "enr", 3, 7)}
 
 
 def test_dead_letter_row_keeps_original_base64() -> None:
@@ -117,14 +89,14 @@ def test_undecodable_messages_become_failed_events() -> None:
     cases = {
         b"\xff\xfe": ("sink_undecodable", None),
         b"[1, 2]": ("sink_undecodable", None),
-        b'{"event": {}, "account": {}}': ("sink_undecodable", "event.event_id"),
-        enriched_json().replace(b"2026-03-02T09:30:00.125000Z", b"yesterday"): (
+        b'{"alert_key": "k"}': ("sink_undecodable", "account_id"),
+        alert_json().replace(b"2026-03-02T10:00:00Z", b"yesterday"): (
             "sink_undecodable",
-            "event.occurred_at",
+            "updated_at",
         ),
     }
     for value, (failure_type, field_path) in cases.items():
-        rows = convert("enriched", message(value, offset=11))
+        rows = convert("alerts", message(value, offset=11))
         assert list(rows) == ["failed_events"]
         row = rows["failed_events"]
         assert (row[0], row[2]) == (failure_type, field_path)
@@ -133,6 +105,8 @@ def test_undecodable_messages_become_failed_events() -> None:
         assert row[3:6] == ("t", 1, 11)
     none = convert("alerts", message(None))["failed_events"]
     assert none[1] == "message has no value"
+    not_utf8 = convert("enriched", message(b"\xff{}"))["failed_events"]
+    assert not_utf8[:3] == ("sink_undecodable", "not UTF-8: invalid start byte at byte 0", None)
 
 
 def test_rejected_row_names_the_refused_field() -> None:
