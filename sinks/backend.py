@@ -32,12 +32,17 @@ _CODE = re.compile(r"Code: (\d+)\.")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
 
+def sql_string(text: str) -> str:
+    """``text`` as a quoted, escaped ClickHouse string literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def settings_clause(settings: dict[str, Any]) -> str:
     """``SETTINGS a=1, b='x'`` for an INSERT statement (string values quoted and escaped)."""
 
     def literal(value: Any) -> str:
         if isinstance(value, str):
-            return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+            return sql_string(value)
         return str(int(value) if isinstance(value, bool) else value)
 
     return "SETTINGS " + ", ".join(f"{key}={literal(value)}" for key, value in settings.items())

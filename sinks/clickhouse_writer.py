@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from sinks import metrics
-from sinks.backend import ClickHouseBackend
+from sinks.backend import ClickHouseBackend, sql_string
 from sinks.batching import Batch, BatchingSink, TopicPartition
 from sinks.rows import COLUMNS, Row, SourceMessage, TopicKind, convert, rejected_row
 from sinks.splitting import isolate_rejected
@@ -63,7 +63,8 @@ class ClickHouseWriter(BatchingSink[SourceMessage]):
         """Last offsets of batches recorded at or after ``committed`` (to replay after a crash)."""
         result = self._backend.query(
             "SELECT DISTINCT last_offset FROM sink_batches"
-            f" WHERE consumer_group = {_literal(self._group_id)} AND topic = {_literal(tp.topic)}"
+            f" WHERE consumer_group = {sql_string(self._group_id)}"
+            f" AND topic = {sql_string(tp.topic)}"
             f" AND partition = {int(tp.partition)} AND last_offset >= {int(committed)}"
             " ORDER BY last_offset"
         )
@@ -117,7 +118,3 @@ class ClickHouseWriter(BatchingSink[SourceMessage]):
 
 def _range(batch: Batch[SourceMessage]) -> tuple[int, int]:
     return batch.first_offset, batch.last_offset
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
