@@ -16,8 +16,10 @@ from pathlib import Path
 
 from kam.errors import KamError
 from kam.settings import (
+    AlertingSettings,
     ClickHouseSettings,
     KafkaSettings,
+    KpiSettings,
     MetricsSettings,
     NotifierSettings,
     SinkSettings,
@@ -55,6 +57,8 @@ def _worker(args: argparse.Namespace) -> int:
         topics=TopicSettings(),
         worker=WorkerSettings(),
         metrics=MetricsSettings(),
+        kpis=KpiSettings(),
+        alerting=AlertingSettings(),
     )
     return 0
 

@@ -111,6 +111,10 @@ class WorkerSettings(BaseSettings):
     max_event_bytes: int = Field(default=64 * 1024, ge=1024)
     max_clock_skew_seconds: float = Field(default=300.0, ge=0)
     data_dir: Path = Path(".kam/faust")
+    kpi_interval_seconds: float = Field(default=10.0, gt=0)
+    """KPI updates per account x contact point are sent at most this often."""
+    tick_seconds: float = Field(default=5.0, gt=0)
+    """How often alert repeats, quiet-period resolves and pending KPI updates are checked."""
     web_port: int = Field(default=0, ge=0, le=65535)
     """Faust's own web server; 0 disables it (metrics are served by KAM_METRICS_PORT)."""
     log_level: Literal["crit", "error", "warn", "info", "debug"] = "info"

@@ -4,6 +4,7 @@ from schemas.accounts import ALERTING_TIERS, Account, AccountTier
 from schemas.alerts import Alert, AlertStatus, Severity, alert_key
 from schemas.enriched import AccountContext, EnrichedTouchpoint
 from schemas.failures import DeadLetter, FailureType
+from schemas.kpis import KpiUpdate
 from schemas.touchpoints import (
     EVENT_TYPES,
     SUPPORTED_SCHEMA_VERSIONS,
@@ -30,6 +31,7 @@ __all__ = [
     "DeadLetter",
     "EnrichedTouchpoint",
     "FailureType",
+    "KpiUpdate",
     "Priority",
     "Severity",
     "Touchpoint",

@@ -1,13 +1,15 @@
 """The Faust application: thin agents around :class:`streams.pipeline.TouchpointProcessor`.
 
-Topics carry raw bytes (``value_serializer="raw"``); decoding and validation happen in the pure
-core, a batch at a time. Each batch's output is handed to the producer before the batch's
-offsets are acknowledged, and Faust flushes the producer before it commits offsets, so every
-output is written at least once.
+Topics carry raw bytes; decoding and validation happen in the pure core, a batch at a time.
+Per batch the worker (1) sends every output and waits until the broker has them, (2) writes
+the batch's state, offset watermark last, then (3) lets Faust acknowledge the batch. Faust
+flushes its producer before committing offsets, so outputs are at-least-once and state is
+never counted twice (see :mod:`streams.state`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
 import time
@@ -16,17 +18,26 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
-from faust.types import EventT
+from faust.types import TP, EventT
 from pydantic import BaseModel, ValidationError
 
 from kam.settings import KafkaSettings, TopicSettings, WorkerSettings
 from schemas import Account, DeadLetter, FailureType
 from streams import metrics
-from streams.enrichment import AccountDirectory
-from streams.pipeline import BatchOutcome, TouchpointProcessor
+from streams.alerting import AlertRulesConfig
+from streams.enrichment import AccountDirectory, add_version
+from streams.kpis import KpiConfig
+from streams.pipeline import BatchOutcome, StateWrites, TouchpointProcessor
+from streams.tables import BatchTable, batch_table, writing_partition
 from streams.validation import SourceRecord, ValidationPolicy
 
 log = logging.getLogger(__name__)
+RAW_VALUES = {
+    "schema": faust.Schema(
+        key_type=str, value_type=bytes, key_serializer="json", value_serializer="raw"
+    ),
+}
+"""Tables keyed by text with bytes values: the pure core decodes only what a batch touches."""
 
 
 def broker_credentials(kafka: KafkaSettings) -> faust.types.auth.CredentialsT | None:
@@ -58,9 +69,8 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def create_app(*, kafka: KafkaSettings, topics: TopicSettings, worker: WorkerSettings) -> faust.App:
-    """Build the worker's Faust app with its topics, tables and agents."""
-    app = faust.App(
+def _faust_app(*, kafka: KafkaSettings, topics: TopicSettings, worker: WorkerSettings) -> faust.App:
+    return faust.App(
         worker.app_id,
         broker=[f"kafka://{server}" for server in kafka.bootstrap_servers.split(",")],
         broker_credentials=broker_credentials(kafka),
@@ -76,34 +86,52 @@ def create_app(*, kafka: KafkaSettings, topics: TopicSettings, worker: WorkerSet
         web_host="127.0.0.1",
     )
 
-    def raw_topic(name: str) -> faust.TopicT:
-        return app.topic(
-            name,
-            key_type=bytes,
-            value_type=bytes,
-            key_serializer="raw",
-            value_serializer="raw",
-            partitions=topics.partitions,
-        )
 
-    touchpoints = raw_topic(topics.touchpoints)
-    accounts_topic = raw_topic(topics.accounts)
-    enriched = raw_topic(topics.enriched)
-    deadletter = raw_topic(topics.deadletter)
-    alerts = raw_topic(topics.alerts)
+def _raw_topic(app: faust.App, name: str, partitions: int) -> faust.TopicT:
+    return app.topic(
+        name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=partitions,
+    )
 
-    accounts = app.Table("accounts", partitions=topics.partitions)
+
+def create_app(
+    *,
+    kafka: KafkaSettings,
+    topics: TopicSettings,
+    worker: WorkerSettings,
+    kpis: KpiConfig,
+    alert_rules: AlertRulesConfig,
+) -> faust.App:
+    """Build the worker's Faust app with its topics, tables, agents and timer."""
+    app = _faust_app(kafka=kafka, topics=topics, worker=worker)
+    touchpoints = _raw_topic(app, topics.touchpoints, topics.partitions)
+    accounts_topic = _raw_topic(app, topics.accounts, topics.partitions)
+    outputs = {
+        name: _raw_topic(app, getattr(topics, name), topics.partitions)
+        for name in ("enriched", "deadletter", "alerts", "kpis")
+    }
+    accounts = app.Table("accounts", partitions=topics.partitions, **RAW_VALUES)
+    state = batch_table(app, "state", partitions=topics.partitions, **RAW_VALUES)
     processor = TouchpointProcessor(
         accounts=AccountDirectory(records=accounts),
+        state=state,
         policy=ValidationPolicy(
             max_bytes=worker.max_event_bytes,
             max_clock_skew=timedelta(seconds=worker.max_clock_skew_seconds),
         ),
+        kpis=kpis,
+        alert_rules=alert_rules,
+        kpi_interval=worker.kpi_interval_seconds,
     )
+    exclusive = asyncio.Lock()  # a batch and the timer never interleave
 
     @app.agent(accounts_topic)
     async def apply_account_updates(stream: faust.StreamT[bytes]) -> None:
-        """Keep the accounts table in step with the compacted accounts topic."""
+        """Keep the accounts table (a short history per account) in step with its topic."""
         async for event in stream.events():
             key = event.key.decode() if event.key else None
             if event.value is None:  # tombstone: the account was removed
@@ -115,42 +143,86 @@ def create_app(*, kafka: KafkaSettings, topics: TopicSettings, worker: WorkerSet
                 account = Account.model_validate_json(event.value)
             except ValidationError as error:
                 metrics.ACCOUNT_UPDATES.labels("invalid").inc()
-                await deadletter.send(
-                    key=event.key, value=_dumps(_account_dead_letter(event, error))
-                )
+                letter = _account_dead_letter(event, error)
+                await outputs["deadletter"].send(key=event.key, value=_dumps(letter))
                 continue
-            accounts[account.account_id] = account.model_dump(mode="json")
+            accounts[account.account_id] = add_version(accounts.get(account.account_id), account)
             metrics.ACCOUNT_UPDATES.labels("applied").inc()
 
     @app.agent(touchpoints)
     async def process_touchpoints(stream: faust.StreamT[bytes]) -> None:
-        """Validate, enrich and check each batch; send what it produced."""
+        """Validate, enrich, roll KPIs and alert, a batch at a time."""
         async for events in stream.take_events(
             worker.batch_size, within=worker.batch_max_wait_seconds
         ):
             started = time.perf_counter()
-            outcome = processor.process(_source_records(events), now=_utcnow())
-            await _send_outcome(outcome)
+            async with exclusive:
+                outcome = processor.process(_source_records(events), now=_utcnow())
+                await _emit(outcome)
             metrics.BATCH_SIZE.observe(len(events))
             metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
 
-    async def _send_outcome(outcome: BatchOutcome) -> None:
-        for letter in outcome.dead_letters:
-            await deadletter.send(key=None, value=_dumps(letter))
-            metrics.EVENTS_INVALID.labels(letter.failure_type.value).inc()
-        for item in outcome.enriched:
-            await enriched.send(key=item.event.account_id.encode(), value=_dumps(item))
-            labels = (item.event.contact_point.value, item.account.tier.value)
-            metrics.EVENTS_VALID.labels(*labels).inc()
-            if item.bad_experience:
-                metrics.BAD_EXPERIENCES.labels(*labels).inc()
-        for alert in outcome.alerts:
-            await alerts.send(key=alert.account_id.encode(), value=_dumps(alert))
-            metrics.ALERTS_EMITTED.labels(
-                alert.contact_point.value, alert.tier.value, alert.status.value
-            ).inc()
+    @app.timer(worker.tick_seconds)
+    async def tick() -> None:
+        """Repeats, quiet-period resolves and throttled KPI updates when no event comes."""
+        async with exclusive:
+            await _emit(processor.tick(now=_utcnow()))
+
+    @state.on_recover
+    async def take_over_alerts() -> None:
+        owned = {
+            tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topics.touchpoints
+        }
+        log.info("loaded the alert states of %d accounts", processor.load(owned))
+
+    @app.on_partitions_revoked.connect
+    async def drop_revoked(sender: faust.App, revoked: set[TP], **_: Any) -> None:
+        processor.forget(tp.partition for tp in revoked if tp.topic == topics.touchpoints)
+
+    async def _emit(outcome: BatchOutcome) -> None:
+        sends = [
+            *[(outputs["deadletter"], None, letter) for letter in outcome.dead_letters],
+            *[(outputs["enriched"], i.event.account_id, i) for i in outcome.enriched],
+            *[(outputs["alerts"], a.account_id, a) for a in outcome.alerts],
+            *[(outputs["kpis"], k.account_id, k) for k in outcome.kpi_updates],
+        ]
+        pending = [
+            await topic.send(key=key.encode() if key else None, value=_dumps(value))
+            for topic, key, value in sends
+        ]
+        await asyncio.gather(*pending)  # delivered before the state that covers them
+        _write_state(state, outcome.state_writes)
+        _count(outcome)
 
     return app
+
+
+def _write_state(state: BatchTable, writes: StateWrites) -> None:
+    """One changelog record per key, in the partition of the events that changed it."""
+    for partition, changes in writes.items():
+        with writing_partition(partition):
+            for key, value in changes.items():
+                if value is None:
+                    state.pop(key, None)
+                else:
+                    state[key] = value
+
+
+def _count(outcome: BatchOutcome) -> None:
+    for letter in outcome.dead_letters:
+        metrics.EVENTS_INVALID.labels(letter.failure_type.value).inc()
+    for item in outcome.enriched:
+        labels = (item.event.contact_point.value, item.account.tier.value)
+        metrics.EVENTS_VALID.labels(*labels).inc()
+        if item.bad_experience:
+            metrics.BAD_EXPERIENCES.labels(*labels).inc()
+    for alert in outcome.alerts:
+        metrics.ALERTS_EMITTED.labels(
+            alert.contact_point.value, alert.tier.value, alert.status.value
+        ).inc()
+    metrics.KPI_UPDATES.inc(len(outcome.kpi_updates))
+    metrics.EVENTS_REPLAYED.inc(outcome.replayed)
+    metrics.EVENTS_TOO_LATE.inc(outcome.too_late)
 
 
 def _source_records(events: Sequence[EventT[Any]]) -> list[SourceRecord]:

@@ -1,13 +1,17 @@
-"""Put a touchpoint in the context of its account's strategic status."""
+"""Put a touchpoint in the context of its account's strategic status at the event's time."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, MutableMapping
+from datetime import datetime
+
+import orjson
 
 from schemas import Account, AccountContext, AccountTier
 
 UNKNOWN_ACCOUNT = AccountContext(tier=AccountTier.UNKNOWN)
+HISTORY_LENGTH = 8
+"""Account versions kept per account, so late events get the tier in force when they happened."""
 
 
 def account_context(account: Account) -> AccountContext:
@@ -21,24 +25,48 @@ def account_context(account: Account) -> AccountContext:
     )
 
 
-class AccountDirectory:
-    """Account contexts by id, decoded once per account update rather than once per event.
+def add_version(history: bytes | None, account: Account) -> bytes:
+    """The account's stored history (JSON list, oldest first) with ``account`` added.
 
-    ``records`` is the raw store (a Faust table in the worker, a dict in tests) holding each
-    account as its JSON-compatible dict; decoded contexts are cached until the record changes.
+    Versions are ordered by ``updated_at`` (a version without one counts as newest); a version
+    with the same ``updated_at`` as a stored one replaces it, so redelivery changes nothing.
+    """
+    versions = [Account.model_validate(v) for v in orjson.loads(history)] if history else []
+    versions = [v for v in versions if v.updated_at != account.updated_at or v.updated_at is None]
+    versions.append(account)
+    versions.sort(key=lambda v: (v.updated_at is None, v.updated_at or datetime.min))
+    return orjson.dumps([v.model_dump(mode="json") for v in versions[-HISTORY_LENGTH:]])
+
+
+class AccountDirectory:
+    """Account contexts by id, decoded from the account table only when an account changes.
+
+    ``records`` maps account id to its history as written by :func:`add_version`. The latest
+    version's context is cached (and dropped when the stored history changes); an event older
+    than the latest version gets the version in force at its time.
     """
 
-    def __init__(self, *, records: Mapping[str, Any]) -> None:
+    def __init__(self, *, records: Mapping[str, bytes], cache_size: int = 50_000) -> None:
         self._records = records
-        self._cache: dict[str, tuple[Any, AccountContext]] = {}
+        self._cache: MutableMapping[str, tuple[bytes, list[tuple[datetime | None, AccountContext]]]]
+        self._cache = {}
+        self._cache_size = cache_size
 
-    def context(self, account_id: str) -> AccountContext:
-        record = self._records.get(account_id)
-        if record is None:
+    def context(self, account_id: str, *, at: datetime | None = None) -> AccountContext:
+        raw = self._records.get(account_id)
+        if raw is None:
             return UNKNOWN_ACCOUNT
         cached = self._cache.get(account_id)
-        if cached is not None and cached[0] is record:
-            return cached[1]
-        context = account_context(Account.model_validate(record))
-        self._cache[account_id] = (record, context)
-        return context
+        if cached is None or cached[0] is not raw:
+            if len(self._cache) >= self._cache_size:
+                self._cache.clear()
+            versions = [Account.model_validate(v) for v in orjson.loads(raw)]
+            cached = (raw, [(v.updated_at, account_context(v)) for v in versions])
+            self._cache[account_id] = cached
+        versions = cached[1]
+        if at is not None:
+            for updated_at, context in reversed(versions):
+                if updated_at is None or updated_at <= at:
+                    return context
+            return versions[0][1]
+        return versions[-1][1]

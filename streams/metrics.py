@@ -40,3 +40,15 @@ BATCH_SIZE = Histogram(
     "Messages per processed batch.",
     buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000),
 )
+KPI_UPDATES = Counter(
+    "kam_worker_kpi_updates_total",
+    "KPI updates sent to the KPI topic (throttled: at most one per key per interval).",
+)
+EVENTS_REPLAYED = Counter(
+    "kam_worker_events_replayed_total",
+    "Events redelivered after a restart: re-emitted, but not counted again in KPIs or alerts.",
+)
+EVENTS_TOO_LATE = Counter(
+    "kam_worker_events_too_late_total",
+    "Events older than the longest KPI window: enriched and stored, not in any KPI.",
+)

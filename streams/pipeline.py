@@ -1,89 +1,267 @@
 """The stream worker's pure core: one batch of raw touchpoint messages in, everything to emit out.
 
-No Kafka and no Faust here: the agent in :mod:`streams.app` feeds batches in and sends the
-outcome on, so every decision made on the stream is testable with plain values.
+Per batch: validate every message (dead letters for the rest), enrich with the account's tier,
+tag single-event bad experiences, roll the events into per account x contact point KPI states,
+let the alert book decide what to fire, update or resolve, and list the state to persist. No
+Kafka and no Faust here: :mod:`streams.app` feeds batches in and sends the outcome on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+
+import orjson
 
 from schemas import (
     ALERTING_TIERS,
+    AccountContext,
     Alert,
-    AlertStatus,
+    ContactPoint,
     DeadLetter,
     EnrichedTouchpoint,
+    KpiUpdate,
     Touchpoint,
-    alert_key,
 )
-from streams.alerting import BadExperience, bad_experience
+from streams.alerting import AlertBook, AlertRulesConfig, KpiSnapshot, bad_experience
 from streams.enrichment import AccountDirectory
+from streams.kpis import ContactPointState, KpiConfig, score_contact_point
+from streams.state import alerts_key, kpi_key, offset_key, parse_key, watermark
 from streams.validation import SourceRecord, ValidationPolicy, validate_record
 
-Detector = Callable[[Touchpoint], BadExperience | None]
+EXPERIENCE_SCORE = "experience_score"
+StateWrites = dict[int, dict[str, bytes | None]]
+"""Per source partition: state key -> new value (``None`` deletes the key)."""
 
 
 @dataclass(slots=True)
 class BatchOutcome:
-    """What one batch produces, in input order."""
+    """What one batch (or one tick) produces."""
 
     enriched: list[EnrichedTouchpoint] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
+    kpi_updates: list[KpiUpdate] = field(default_factory=list)
+    state_writes: StateWrites = field(default_factory=lambda: defaultdict(dict))
+    replayed: int = 0
+    """Events at or below their partition's watermark: re-emitted, not counted again."""
+    too_late: int = 0
+    """Events older than the longest KPI window: kept and enriched, not in any KPI."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Touched:
+    partition: int
+    account_id: str
+    contact_point: ContactPoint
 
 
 class TouchpointProcessor:
-    """Validates, enriches and checks touchpoints for bad experiences, a batch at a time."""
+    """Validates, enriches, rolls KPIs and evaluates alert rules, a batch at a time.
+
+    ``state`` is the worker's state table (read here, written by the caller from
+    :attr:`BatchOutcome.state_writes`); decoded KPI states are never kept between batches, so
+    memory holds only the compact encoded form.
+    """
 
     def __init__(
         self,
         *,
         accounts: AccountDirectory,
+        state: Mapping[str, bytes],
         policy: ValidationPolicy,
-        detect: Detector = bad_experience,
+        kpis: KpiConfig,
+        alert_rules: AlertRulesConfig,
+        kpi_interval: float = 10.0,
     ) -> None:
         self._accounts = accounts
+        self._state = state
         self._policy = policy
-        self._detect = detect
+        self._kpis = kpis
+        self._rules = alert_rules
+        self._book = AlertBook(config=alert_rules)
+        self._kpi_interval = kpi_interval
+        self._next_kpi_flush = float("-inf")
+        self._kpi_pending: set[_Touched] = set()
+        self._partition_of: dict[str, int] = {}
 
+    # --- batches ---------------------------------------------------------------------------
     def process(self, records: Sequence[SourceRecord], *, now: datetime) -> BatchOutcome:
         outcome = BatchOutcome()
+        marks = {p: watermark(self._state, p) for p in {r.partition for r in records}}
+        fresh: dict[int, list[EnrichedTouchpoint]] = defaultdict(list)
         for record in records:
             result = validate_record(record, now=now, policy=self._policy)
             if isinstance(result, DeadLetter):
                 outcome.dead_letters.append(result)
                 continue
-            context = self._accounts.context(result.account_id)
-            bad = self._detect(result)
-            outcome.enriched.append(
-                EnrichedTouchpoint(
-                    event=result,
-                    account=context,
-                    bad_experience=bad.summary if bad else None,
-                    processed_at=now,
+            item = self._enrich(result, now)
+            outcome.enriched.append(item)
+            if record.offset <= marks[record.partition]:
+                outcome.replayed += 1
+            else:
+                fresh[record.partition].append(item)
+        self._restore_alerts(fresh)
+        touched = self._roll_kpis(fresh, outcome, now)
+        snapshots = [
+            snapshot
+            for key, (state, context) in touched.items()
+            if context.tier in ALERTING_TIERS
+            for snapshot in self._snapshots(key, state, context)
+        ]
+        events = [item for items in fresh.values() for item in items]
+        outcome.alerts = self._book.evaluate(now=now, events=events, snapshots=snapshots)
+        self._collect_alert_states(outcome)
+        outcome.kpi_updates = self._due_kpi_updates(now, touched)
+        for record in records:  # last: the watermark follows the states it covers
+            marks[record.partition] = max(marks[record.partition], record.offset)
+        for partition, mark in marks.items():
+            outcome.state_writes[partition][offset_key(partition)] = str(mark).encode()
+        return outcome
+
+    def tick(self, *, now: datetime) -> BatchOutcome:
+        """Time-driven work with no new events: repeats, quiet resolves, throttled KPIs."""
+        outcome = BatchOutcome()
+        outcome.alerts = self._book.evaluate(now=now)
+        self._collect_alert_states(outcome)
+        outcome.kpi_updates = self._due_kpi_updates(now, {})
+        return outcome
+
+    # --- ownership after rebalances --------------------------------------------------------
+    def load(self, partitions: Iterable[int]) -> int:
+        """Take over the alert states of ``partitions`` from the state table; returns how many."""
+        owned = set(partitions)
+        loaded = 0
+        for key, raw in list(self._state.items()):
+            partition, kind, account_id = parse_key(key)
+            if kind == "alerts" and partition in owned and raw is not None:
+                self._book.restore(account_id, orjson.loads(raw))
+                self._partition_of[account_id] = partition
+                loaded += 1
+        return loaded
+
+    def forget(self, partitions: Iterable[int]) -> None:
+        """Drop what this worker held for partitions it no longer owns."""
+        gone = set(partitions)
+        for account_id in [a for a, p in self._partition_of.items() if p in gone]:
+            self._book.restore(account_id, None)
+            del self._partition_of[account_id]
+        self._kpi_pending = {key for key in self._kpi_pending if key.partition not in gone}
+        self._book.drain_changes()
+
+    # --- steps -----------------------------------------------------------------------------
+    def _enrich(self, event: Touchpoint, now: datetime) -> EnrichedTouchpoint:
+        context = self._accounts.context(event.account_id, at=event.occurred_at)
+        bad = bad_experience(event, self._rules.event_rules_for(context.tier))
+        return EnrichedTouchpoint(
+            event=event,
+            account=context,
+            bad_experience=bad.summary if bad else None,
+            processed_at=now,
+        )
+
+    def _restore_alerts(self, fresh: Mapping[int, list[EnrichedTouchpoint]]) -> None:
+        """Bring the alert states of accounts seen for the first time into the book."""
+        for partition, items in fresh.items():
+            for item in items:
+                account_id = item.event.account_id
+                if account_id in self._partition_of:
+                    continue
+                self._partition_of[account_id] = partition
+                raw = self._state.get(alerts_key(partition, account_id))
+                if raw is not None:
+                    self._book.restore(account_id, orjson.loads(raw))
+
+    def _roll_kpis(
+        self, fresh: Mapping[int, list[EnrichedTouchpoint]], outcome: BatchOutcome, now: datetime
+    ) -> dict[_Touched, tuple[ContactPointState, AccountContext]]:
+        """Apply fresh events to their KPI states, each state decoded and encoded once."""
+        touched: dict[_Touched, tuple[ContactPointState, AccountContext]] = {}
+        for partition, items in fresh.items():
+            for item in items:
+                event = item.event
+                key = _Touched(partition, event.account_id, event.contact_point)
+                state = touched[key][0] if key in touched else self._kpi_state(key)
+                touched[key] = (state, item.account)
+                if state.apply(event, now=now) == "too_late":
+                    outcome.too_late += 1
+        for key, (state, _) in touched.items():
+            outcome.state_writes[key.partition][
+                kpi_key(key.partition, key.account_id, key.contact_point)
+            ] = state.to_bytes()
+        return touched
+
+    def _kpi_state(self, key: _Touched) -> ContactPointState:
+        raw = self._state.get(kpi_key(key.partition, key.account_id, key.contact_point))
+        if raw is None:
+            return ContactPointState(contact_point=key.contact_point, config=self._kpis)
+        return ContactPointState.from_bytes(raw, config=self._kpis)
+
+    def _windows(
+        self, state: ContactPointState, contact_point: ContactPoint
+    ) -> tuple[datetime, dict[str, dict[str, float | None]]]:
+        """Every window's KPIs as of the latest event time, with the experience score."""
+        as_of = datetime.fromtimestamp(state.hwm or 0, UTC)
+        windows: dict[str, dict[str, float | None]] = {}
+        for window, values in state.snapshots(as_of=as_of).items():
+            scored: dict[str, float | None] = dict(values)
+            scored[EXPERIENCE_SCORE] = score_contact_point(contact_point, values, self._kpis.score)
+            windows[window] = scored
+        return as_of, windows
+
+    def _snapshots(
+        self, key: _Touched, state: ContactPointState, context: AccountContext
+    ) -> list[KpiSnapshot]:
+        as_of, windows = self._windows(state, key.contact_point)
+        return [
+            KpiSnapshot(
+                account_id=key.account_id,
+                account=context,
+                contact_point=key.contact_point,
+                window=window,
+                values=values,
+                as_of=as_of,
+            )
+            for window, values in windows.items()
+        ]
+
+    def _collect_alert_states(self, outcome: BatchOutcome) -> None:
+        for account_id, bundle in self._book.drain_changes().items():
+            partition = self._partition_of[account_id]
+            value = orjson.dumps(bundle) if bundle else None
+            outcome.state_writes[partition][alerts_key(partition, account_id)] = value
+
+    def _due_kpi_updates(
+        self,
+        now: datetime,
+        touched: Mapping[_Touched, tuple[ContactPointState, AccountContext]],
+    ) -> list[KpiUpdate]:
+        """Throttled KPI updates: every ``kpi_interval`` s, one per key touched since the last."""
+        self._kpi_pending.update(touched)
+        clock = time.monotonic()
+        if clock < self._next_kpi_flush or not self._kpi_pending:
+            return []
+        self._next_kpi_flush = clock + self._kpi_interval
+        updates = []
+        for key in sorted(self._kpi_pending, key=lambda k: (k.account_id, k.contact_point)):
+            if key in touched:
+                state, context = touched[key]
+            else:
+                state = self._kpi_state(key)
+                context = self._accounts.context(key.account_id)
+            as_of, windows = self._windows(state, key.contact_point)
+            updates.append(
+                KpiUpdate(
+                    account_id=key.account_id,
+                    contact_point=key.contact_point,
+                    tier=context.tier,
+                    as_of=as_of,
+                    computed_at=now,
+                    windows=windows,
                 )
             )
-            if bad is not None and context.tier in ALERTING_TIERS:
-                outcome.alerts.append(
-                    Alert(
-                        alert_key=alert_key(result.account_id, result.contact_point, bad.rule),
-                        account_id=result.account_id,
-                        account_name=context.name,
-                        tier=context.tier,
-                        kam_owner=context.kam_owner,
-                        kam_team=context.kam_team,
-                        contact_point=result.contact_point,
-                        rule=bad.rule,
-                        severity=bad.severity,
-                        status=AlertStatus.FIRING,
-                        summary=bad.summary,
-                        evidence=bad.evidence,
-                        event_ids=[result.event_id],
-                        started_at=result.occurred_at,
-                        updated_at=now,
-                    )
-                )
-        return outcome
+        self._kpi_pending.clear()
+        return updates

@@ -27,25 +27,22 @@ class Pipeline:
     def service(
         self, command: list[str], *, name: str, env: dict[str, str] | None = None
     ) -> ServiceProcess:
-        """Start ``kam <command>``; it is stopped when the test ends."""
+        """Start ``kam <command>`` with a metrics endpoint; it is stopped when the test ends."""
         process = ServiceProcess(
             command=command,
             env={**self.env, **(env or {})},
             log_path=self.workdir / "logs" / f"{name}.log",
             name=name,
+            metrics_port=free_port(),
         )
         self.services.append(process)
         return process.start()
 
-    def worker(self, *, name: str = "worker") -> tuple[ServiceProcess, int]:
-        """A stream worker and the port of its metrics endpoint."""
-        port = free_port()
-        process = self.service(
-            ["worker"],
-            name=name,
-            env={"KAM_METRICS_PORT": str(port), "KAM_WORKER_DATA_DIR": str(self.workdir / name)},
+    def worker(self, *, name: str = "worker") -> ServiceProcess:
+        """A stream worker with its own data directory."""
+        return self.service(
+            ["worker"], name=name, env={"KAM_WORKER_DATA_DIR": str(self.workdir / name)}
         )
-        return process, port
 
 
 @pytest.fixture

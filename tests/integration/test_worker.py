@@ -1,15 +1,17 @@
-"""The stream worker against the real broker: enriched events, dead letters and alerts, exactly."""
+"""The stream worker against the real broker: enriched events, dead letters, KPIs and alerts."""
 
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from schemas import Account, AccountTier, Alert, DeadLetter, EnrichedTouchpoint
+from schemas import Account, AccountTier, Alert, DeadLetter, EnrichedTouchpoint, KpiUpdate
 from tests.integration.conftest import Pipeline
 from tests.integration.helpers import produce, read_topic, wait_for
 
+NOW = datetime.now(UTC).replace(microsecond=0)
 ACCOUNTS = [
     Account(
         account_id="acme",
@@ -23,27 +25,32 @@ ACCOUNTS = [
 ]
 
 
+def _at(hours_ago: float) -> str:
+    return (NOW - timedelta(hours=hours_ago)).isoformat()
+
+
 def _event(event_id: str, account: str, event_type: str, payload: dict[str, object]) -> bytes:
     return orjson.dumps(
         {
             "event_id": event_id,
             "account_id": account,
             "event_type": event_type,
-            "occurred_at": "2026-01-05T10:00:00Z",
+            "occurred_at": _at(1),
             "source_system": "test",
             "payload": payload,
         }
     )
 
 
+# Delivered 24 h after the promise, in full: late, so OTIF 0 and a 24 h average delay.
 LATE_DELIVERY = _event(
     "e1",
     "acme",
     "delivery_completed",
     {
         "shipment_id": "s1",
-        "promised_at": "2026-01-04T10:00:00Z",
-        "delivered_at": "2026-01-05T10:00:00Z",
+        "promised_at": _at(25),
+        "delivered_at": _at(1),
         "ordered_qty": 10,
         "delivered_qty": 10,
     },
@@ -54,9 +61,18 @@ UNKNOWN_ACCOUNT = _event("e4", "initech", "order_placed", {"order_id": "o1", "am
 NOT_JSON = b"{oops"
 UNKNOWN_TYPE = _event("e5", "acme", "parcel_teleported", {})
 BAD_SCORE = _event("e6", "acme", "nps_submitted", {"score": 11})
+TOUCHPOINTS = [
+    (b"acme", LATE_DELIVERY),
+    (b"acme", HAPPY_CSAT),
+    (b"globex", UNHAPPY_STANDARD),
+    (b"initech", UNKNOWN_ACCOUNT),
+    (b"acme", NOT_JSON),
+    (b"acme", UNKNOWN_TYPE),
+    (b"acme", BAD_SCORE),
+]
 
 
-def test_worker_validates_enriches_and_alerts(pipeline: Pipeline) -> None:
+def test_worker_validates_enriches_rolls_kpis_and_alerts(pipeline: Pipeline) -> None:
     worker = pipeline.worker()
     produce(
         pipeline.kafka,
@@ -68,36 +84,27 @@ def test_worker_validates_enriches_and_alerts(pipeline: Pipeline) -> None:
         what="the worker to apply both accounts",
         alive=[worker],
     )
+    produce(pipeline.kafka, pipeline.topics.touchpoints, TOUCHPOINTS)
 
-    touchpoints = [
-        LATE_DELIVERY,
-        HAPPY_CSAT,
-        UNHAPPY_STANDARD,
-        UNKNOWN_ACCOUNT,
-        NOT_JSON,
-        UNKNOWN_TYPE,
-        BAD_SCORE,
-    ]
-    produce(pipeline.kafka, pipeline.topics.touchpoints, [(b"acme", raw) for raw in touchpoints])
-
+    kafka, topics = pipeline.kafka, pipeline.topics
     enriched = [
         EnrichedTouchpoint.model_validate_json(v)
-        for v in read_topic(pipeline.kafka, pipeline.topics.enriched, expected=4)
+        for v in read_topic(kafka, topics.enriched, expected=4)
     ]
     letters = [
-        DeadLetter.model_validate_json(v)
-        for v in read_topic(pipeline.kafka, pipeline.topics.deadletter, expected=3)
+        DeadLetter.model_validate_json(v) for v in read_topic(kafka, topics.deadletter, expected=3)
     ]
-    alerts = [
-        Alert.model_validate_json(v)
-        for v in read_topic(pipeline.kafka, pipeline.topics.alerts, expected=1)
-    ]
+    alerts = [Alert.model_validate_json(v) for v in read_topic(kafka, topics.alerts, expected=3)]
+    kpis = [KpiUpdate.model_validate_json(v) for v in read_topic(kafka, topics.kpis, expected=4)]
 
-    tiers = {item.event.event_id: item.account.tier for item in enriched}
-    assert tiers == {"e1": "strategic", "e2": "strategic", "e3": "standard", "e4": "unknown"}
     by_id = {item.event.event_id: item for item in enriched}
-    assert by_id["e1"].account.kam_owner == "ana"
-    assert by_id["e1"].account.tier_score == 82.5
+    assert {i: item.account.tier for i, item in by_id.items()} == {
+        "e1": "strategic",
+        "e2": "strategic",
+        "e3": "standard",
+        "e4": "unknown",
+    }
+    assert (by_id["e1"].account.kam_owner, by_id["e1"].account.tier_score) == ("ana", 82.5)
     assert by_id["e1"].bad_experience is not None
     assert by_id["e2"].bad_experience is None
     assert by_id["e3"].bad_experience is not None
@@ -105,19 +112,29 @@ def test_worker_validates_enriches_and_alerts(pipeline: Pipeline) -> None:
     assert Counter(letter.failure_type.value for letter in letters) == Counter(
         {"not_json": 1, "unknown_event_type": 1, "schema_violation": 1}
     )
-    originals = {letter.original for letter in letters}
-    assert originals == {NOT_JSON, UNKNOWN_TYPE, BAD_SCORE}
+    assert {letter.original for letter in letters} == {NOT_JSON, UNKNOWN_TYPE, BAD_SCORE}
     violation = next(letter for letter in letters if letter.failure_type == "schema_violation")
     assert violation.field_path == "payload.score"
 
-    assert len(alerts) == 1
-    alert = alerts[0]
-    assert (alert.account_id, alert.contact_point, alert.tier, alert.kam_owner) == (
-        "acme",
-        "logistics",
-        "strategic",
-        "ana",
-    )
-    assert alert.status == "firing"
-    assert alert.event_ids == ["e1"]
-    assert alert.alert_key == f"acme:logistics:{alert.rule}"
+    # One late delivery for a strategic account: the event rule, plus the 7-day OTIF and
+    # logistics experience-score thresholds it pulls down (config/alert_rules.toml).
+    assert sorted(a.alert_key for a in alerts) == [
+        "acme:logistics:experience_score_below_7d",
+        "acme:logistics:late_delivery",
+        "acme:logistics:otif_below_7d",
+    ]
+    assert all((a.status, a.kam_owner, a.tier) == ("firing", "ana", "strategic") for a in alerts)
+    late = next(a for a in alerts if a.rule == "late_delivery")
+    assert late.event_ids == ["e1"]
+
+    updates = {(k.account_id, k.contact_point.value): k for k in kpis}
+    assert sorted(updates) == [
+        ("acme", "logistics"),
+        ("acme", "support"),
+        ("globex", "support"),
+        ("initech", "sales"),
+    ]
+    logistics = updates["acme", "logistics"].windows["7d"]
+    assert (logistics["otif"], logistics["delivery_delay_hours_avg"]) == (0.0, 24.0)
+    assert updates["acme", "support"].windows["30d"]["csat_avg"] == 5.0
+    assert updates["globex", "support"].windows["30d"]["csat_satisfied_rate"] == 0.0

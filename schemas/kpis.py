@@ -1,0 +1,27 @@
+"""Rolling experience KPIs as published on the KPI topic: one message per key and interval."""
+
+from __future__ import annotations
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from schemas.accounts import AccountTier
+from schemas.touchpoints import ContactPoint
+
+
+class KpiUpdate(BaseModel):
+    """Every KPI of one account x contact point over each window, as of an event time.
+
+    Sent at most once per throttle interval per account x contact point, not once per event.
+    ``windows`` maps a window name (``1h``, ``24h``, ``7d``, ``30d``) to KPI name -> value;
+    ``None`` means no data in that window. ``experience_score`` (0-100) is one of the KPIs.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    account_id: str
+    contact_point: ContactPoint
+    tier: AccountTier
+    as_of: AwareDatetime
+    """End of the windows, in event time (the latest event seen for this key)."""
+    computed_at: AwareDatetime
+    windows: dict[str, dict[str, float | None]]

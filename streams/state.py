@@ -1,0 +1,43 @@
+"""Keys of the worker's one state table, and the offset watermark that makes replays harmless.
+
+All durable state of a worker lives in a single Faust table of bytes, so its changelog keeps
+the writes of one partition in order: a batch writes its KPI and alert states first and its
+offset watermark last. After a crash, events at or below the watermark were already counted:
+they are re-emitted (at-least-once) but never counted twice.
+
+Every key starts with the source partition, so a worker can tell which entries it owns after
+a rebalance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+from schemas import ContactPoint
+
+Kind = Literal["kpi", "alerts", "offset"]
+
+
+def kpi_key(partition: int, account_id: str, contact_point: ContactPoint) -> str:
+    return f"{partition}/kpi/{contact_point.value}:{account_id}"
+
+
+def alerts_key(partition: int, account_id: str) -> str:
+    return f"{partition}/alerts/{account_id}"
+
+
+def offset_key(partition: int) -> str:
+    return f"{partition}/offset"
+
+
+def parse_key(key: str) -> tuple[int, Kind, str]:
+    """``(partition, kind, rest)`` of a state key."""
+    partition, kind, *rest = key.split("/", 2)
+    return int(partition), kind, rest[0] if rest else ""  # type: ignore[return-value]
+
+
+def watermark(state: Mapping[str, bytes], partition: int) -> int:
+    """The highest source offset of ``partition`` whose effects are in ``state`` (-1: none)."""
+    raw = state.get(offset_key(partition))
+    return int(raw) if raw is not None else -1
