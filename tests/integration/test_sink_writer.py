@@ -122,6 +122,8 @@ def test_every_topic_lands_exactly(
         key="acme",
     )
     group = unique_name("sink")
+    ingested = metrics.ROWS_WRITTEN.labels(table="touchpoints_ingest")
+    ingested_before = ingested._value.get()
     sink = SinkThread(
         kafka=kafka_settings,
         topics=topics,
@@ -159,6 +161,7 @@ def test_every_topic_lands_exactly(
         ["strategic", '{"criteria":{"g":1}}']
     ]
     assert sum(max(o, 0) for o in committed(kafka_settings, group, topics.enriched, 2)) == 6
+    assert ingested._value.get() - ingested_before == 6
 
 
 def test_replay_after_lost_commits_adds_no_duplicates(
