@@ -5,7 +5,8 @@
 FROM python:3.11-slim AS build
 WORKDIR /src
 # Every runtime dependency ships manylinux wheels for CPython 3.11: no compiler is needed.
-COPY pyproject.toml README.md ./
+# README.md* : the long description is optional for the build (a wildcard may match nothing).
+COPY pyproject.toml README.md* ./
 COPY kam ./kam
 COPY producers ./producers
 COPY streams ./streams
