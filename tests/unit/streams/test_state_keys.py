@@ -1,0 +1,42 @@
+"""State table keys: layout, round trips through parse_key, and the offset watermark."""
+
+from __future__ import annotations
+
+import pytest
+
+from schemas import ContactPoint
+from streams.state import alerts_key, kpi_key, offset_key, parse_key, watermark
+
+
+def test_kpi_key_layout_and_round_trip() -> None:
+    key = kpi_key(2, "acme", ContactPoint.LOGISTICS)
+    assert key == "2/kpi/logistics:acme"
+    assert parse_key(key) == (2, "kpi", "logistics:acme")
+
+
+@pytest.mark.parametrize("account_id", ["acme", "ACME:EU", "acme/eu/north", "1"])
+def test_alerts_key_round_trips_any_account_id(account_id: str) -> None:
+    key = alerts_key(11, account_id)
+    assert key == f"11/alerts/{account_id}"
+    assert parse_key(key) == (11, "alerts", account_id)
+
+
+def test_offset_key_layout_and_round_trip() -> None:
+    assert offset_key(0) == "0/offset"
+    assert parse_key(offset_key(0)) == (0, "offset", "")
+    assert parse_key(offset_key(12)) == (12, "offset", "")
+
+
+def test_keys_of_partitions_sharing_a_digit_prefix_stay_apart() -> None:
+    keys = [alerts_key(1, "acme"), alerts_key(11, "acme"), offset_key(1), offset_key(11)]
+    assert [parse_key(key)[0] for key in keys] == [1, 11, 1, 11]
+
+
+def test_watermark_is_minus_one_without_a_stored_offset() -> None:
+    assert watermark({}, 2) == -1
+    assert watermark({offset_key(3): b"7"}, 2) == -1
+
+
+def test_watermark_reads_the_stored_offset_of_its_partition() -> None:
+    state = {offset_key(2): b"14", offset_key(3): b"0", alerts_key(2, "acme"): b"{}"}
+    assert (watermark(state, 2), watermark(state, 3)) == (14, 0)
