@@ -92,6 +92,7 @@ def test_commands_are_kam_subcommands(name: str) -> None:
 
 
 def test_start_order() -> None:
+    assert set(service("worker")["depends_on"]) == {"kafka", "topics"}
     assert service("worker")["depends_on"]["topics"] == {
         "condition": "service_completed_successfully"
     }
@@ -106,13 +107,13 @@ def test_start_order() -> None:
 def test_metrics_are_exposed_where_prometheus_scrapes(name: str) -> None:
     env = service_env(name)
     assert env["KAM_METRICS_HOST"] == "0.0.0.0"
-    targets = {
-        job["job_name"]: job["static_configs"][0]["targets"]
-        for job in yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())[
-            "scrape_configs"
-        ]
-    }
-    assert f"{name}:{env['KAM_METRICS_PORT']}" in [t for ts in targets.values() for t in ts]
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    discovered = [
+        (sd["names"], sd["port"])
+        for job in config["scrape_configs"]
+        for sd in job.get("dns_sd_configs", [])
+    ]
+    assert ([name], int(env["KAM_METRICS_PORT"])) in discovered
     assert env["KAM_METRICS_PORT"] in " ".join(service(name)["healthcheck"]["test"])
 
 
