@@ -162,7 +162,7 @@ def test_a_full_cache_starts_over_without_serving_stale_contexts() -> None:
 
 @pytest.mark.xfail(
     reason=(
-        "streams/enrichment.py add_version (line 38) sorts a version without updated_at after "
+        "streams/enrichment.py add_version (line 37) sorts a version without updated_at after "
         "every dated one and context() (line 69) returns it for any event time: once an account "
         "was published without updated_at, no later dated version ever takes effect"
     ),
@@ -176,7 +176,7 @@ def test_a_dated_version_after_an_undated_one_takes_effect() -> None:
 
 @pytest.mark.xfail(
     reason=(
-        "streams/enrichment.py add_version (line 36) never drops a stored version without "
+        "streams/enrichment.py add_version (line 35) never drops a stored version without "
         "updated_at, so every redelivery of an undated account record appends a duplicate and "
         "pushes dated versions out of the bounded history"
     ),
