@@ -235,6 +235,37 @@ def test_an_event_gets_the_tier_in_force_when_it_happened() -> None:
     assert outcome.alerts == []
 
 
+@pytest.mark.xfail(
+    reason=(
+        "streams/pipeline.py _roll_kpis (line 188) keeps the account context of the key's "
+        "last event in batch order: a late-arriving event from before an upgrade makes the "
+        "batch's KPI snapshots count as standard (no KPI alerts, KpiUpdate.tier standard), "
+        "while the same events in the other order fire them"
+    ),
+    strict=True,
+)
+def test_kpi_alerts_and_update_tier_do_not_depend_on_the_order_within_a_batch() -> None:
+    upgraded = ACME.model_copy(update={"updated_at": NOW - timedelta(hours=2)})
+    standard_before = ACME.model_copy(
+        update={"tier": AccountTier.STANDARD, "updated_at": NOW - timedelta(days=30)}
+    )
+    new = delivery("new", at=NOW - timedelta(hours=1), hours_late=1)
+    old = delivery("old", at=NOW - timedelta(hours=3))  # arrives late, from the standard days
+
+    def run(values: list[bytes]) -> tuple[list[tuple[str, str, str]], list[AccountTier]]:
+        accounts = directory(standard_before, upgraded)
+        outcome = processor({}, accounts=accounts).process(records(values), now=NOW)
+        return summary(outcome.alerts), [k.tier for k in outcome.kpi_updates]
+
+    # OTIF 1/2 over 7d for an account strategic as of the latest event: KPI alerts fire.
+    expected = (
+        [(SCORE, "firing", "new"), (LATE, "firing", "new"), (OTIF, "firing", "new")],
+        [AccountTier.STRATEGIC],
+    )
+    assert run([old, new]) == expected
+    assert run([new, old]) == expected
+
+
 def test_events_older_than_the_longest_window_are_enriched_but_not_counted() -> None:
     state: dict[str, bytes] = {}
     outcome = processor(state).process(
@@ -256,10 +287,10 @@ def test_events_older_than_the_longest_window_are_enriched_but_not_counted() -> 
 
 # --- watermark and replay ------------------------------------------------------------------
 def replay_events() -> list[bytes]:
-    """Offsets 0..14, all acme logistics; offset 3 is two hours late."""
+    """Offsets 0..14, all acme logistics; offset 7 is two hours late."""
     start = NOW - timedelta(hours=2)
     return [
-        delivery(f"e{i}", at=start + timedelta(minutes=i), hours_late=2 if i == 3 else 0)
+        delivery(f"e{i}", at=start + timedelta(minutes=i), hours_late=2 if i == 7 else 0)
         for i in range(15)
     ]
 
@@ -281,17 +312,23 @@ def test_replayed_events_are_re_emitted_but_counted_once(restart: bool) -> None:
 
     if restart:
         worker = processor(state)
-    second = worker.process(records(values[5:], first_offset=5), now=NOW)
+    later = NOW + timedelta(hours=25)
+    second = worker.process(records(values[5:], first_offset=5), now=later)
     apply(state, second)
 
     assert second.replayed == 5
     assert [i.event.event_id for i in second.enriched] == [f"e{i}" for i in range(5, 15)]
-    assert second.alerts == []  # the replayed late delivery (offset 3 is not even in it) and
-    # the OTIF move 0.9 -> 14/15 are paced: no record within update_interval_minutes (30)
+    # 25 h on, the late delivery's alert resolves after its quiet period; had the replayed late
+    # delivery (offset 7, 26 h 53 min old) reached the alert book, it would fire a 'new' one.
+    # OTIF moved 0.9 -> 14/15 (more than its 0.02 update delta): one paced update.
+    assert summary(second.alerts) == [
+        (LATE, "resolved", "resolved"),
+        (OTIF, "firing", "updated"),
+    ]
+    assert second.alerts[1].evidence["value"] == 14 / 15
     assert state[offset_key(P)] == b"14"
     assert watermark(state, P) == 14
-    # The late delivery's alert saw its event once.
-    assert (alert_states(state)[LATE]["n"], alert_states(state)[LATE]["ids"]) == (1, ["e3"])
+    assert LATE not in alert_states(state)
 
     once: dict[str, bytes] = {}
     reference = processor(once).process(records(values), now=NOW)
@@ -299,7 +336,8 @@ def test_replayed_events_are_re_emitted_but_counted_once(restart: bool) -> None:
     key = kpi_key(P, "acme", ContactPoint.LOGISTICS)
     assert state[key] == once[key]
     (update,) = second.kpi_updates
-    assert update == reference.kpi_updates[0]
+    (expected,) = reference.kpi_updates
+    assert (update.windows, update.as_of) == (expected.windows, expected.as_of)
     assert update.windows["7d"]["otif"] == 14 / 15
     assert update.windows["7d"]["delivery_delay_hours_avg"] == 2 / 15
     assert update.as_of == NOW - timedelta(hours=2) + timedelta(minutes=14)
