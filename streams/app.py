@@ -32,12 +32,9 @@ from streams.tables import BatchTable, batch_table, writing_partition
 from streams.validation import SourceRecord, ValidationPolicy
 
 log = logging.getLogger(__name__)
-RAW_VALUES = {
-    "schema": faust.Schema(
-        key_type=str, value_type=bytes, key_serializer="json", value_serializer="raw"
-    ),
-}
-"""Tables keyed by text with bytes values: the pure core decodes only what a batch touches."""
+RAW_VALUES: dict[str, Any] = {"key_type": str, "value_type": bytes}
+"""Tables keyed by text (JSON) with raw bytes values (Faust picks the codecs from the types):
+the pure core decodes only what a batch touches."""
 
 
 def broker_credentials(kafka: KafkaSettings) -> faust.types.auth.CredentialsT | None:
@@ -179,16 +176,14 @@ def create_app(
     async def drop_revoked(sender: faust.App, revoked: set[TP], **_: Any) -> None:
         processor.forget(tp.partition for tp in revoked if tp.topic == topics.touchpoints)
 
+    @app.on_partitions_assigned.connect
+    async def count_assigned(sender: faust.App, assigned: set[TP], **_: Any) -> None:
+        metrics.ASSIGNED_PARTITIONS.set(sum(tp.topic == topics.touchpoints for tp in assigned))
+
     async def _emit(outcome: BatchOutcome) -> None:
-        sends = [
-            *[(outputs["deadletter"], None, letter) for letter in outcome.dead_letters],
-            *[(outputs["enriched"], i.event.account_id, i) for i in outcome.enriched],
-            *[(outputs["alerts"], a.account_id, a) for a in outcome.alerts],
-            *[(outputs["kpis"], k.account_id, k) for k in outcome.kpi_updates],
-        ]
         pending = [
-            await topic.send(key=key.encode() if key else None, value=_dumps(value))
-            for topic, key, value in sends
+            await outputs[name].send(key=key.encode() if key else None, value=_dumps(value))
+            for name, key, value in _records(outcome)
         ]
         await asyncio.gather(*pending)  # delivered before the state that covers them
         _write_state(state, outcome.state_writes)
@@ -206,6 +201,16 @@ def _write_state(state: BatchTable, writes: StateWrites) -> None:
                     state.pop(key, None)
                 else:
                     state[key] = value
+
+
+def _records(outcome: BatchOutcome) -> list[tuple[str, str | None, BaseModel]]:
+    """(output, key, value) of everything a batch produced; keyed by account where it has one."""
+    return [
+        *[("deadletter", None, letter) for letter in outcome.dead_letters],
+        *[("enriched", item.event.account_id, item) for item in outcome.enriched],
+        *[("alerts", alert.account_id, alert) for alert in outcome.alerts],
+        *[("kpis", update.account_id, update) for update in outcome.kpi_updates],
+    ]
 
 
 def _count(outcome: BatchOutcome) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
-from datetime import datetime
+from datetime import UTC, datetime
 
 import orjson
 
 from schemas import Account, AccountContext, AccountTier
 
 UNKNOWN_ACCOUNT = AccountContext(tier=AccountTier.UNKNOWN)
+EARLIEST = datetime.min.replace(tzinfo=UTC)
 HISTORY_LENGTH = 8
 """Account versions kept per account, so late events get the tier in force when they happened."""
 
@@ -25,16 +26,31 @@ def account_context(account: Account) -> AccountContext:
     )
 
 
-def add_version(history: bytes | None, account: Account) -> bytes:
-    """The account's stored history (JSON list, oldest first) with ``account`` added.
+def _effective_times(versions: list[Account]) -> list[datetime]:
+    """When each stored version took effect: its ``updated_at``, or, for a version published
+    without one, the time of the version before it (it arrived after that one)."""
+    times, current = [], EARLIEST
+    for version in versions:
+        current = version.updated_at or current
+        times.append(current)
+    return times
 
-    Versions are ordered by ``updated_at`` (a version without one counts as newest); a version
-    with the same ``updated_at`` as a stored one replaces it, so redelivery changes nothing.
+
+def add_version(history: bytes | None, account: Account) -> bytes:
+    """The account's stored history (JSON list, in effect order) with ``account`` added.
+
+    A dated version goes in at its ``updated_at`` (replacing one with the same time, so a
+    redelivery changes nothing); an undated one replaces any stored undated one and takes
+    effect after everything stored. Only the newest :data:`HISTORY_LENGTH` versions are kept.
     """
     versions = [Account.model_validate(v) for v in orjson.loads(history)] if history else []
-    versions = [v for v in versions if v.updated_at != account.updated_at or v.updated_at is None]
-    versions.append(account)
-    versions.sort(key=lambda v: (v.updated_at is None, v.updated_at or datetime.min))
+    versions = [v for v in versions if v.updated_at != account.updated_at]
+    if account.updated_at is None:
+        versions.append(account)
+    else:
+        times = _effective_times(versions)
+        position = sum(1 for t in times if t <= account.updated_at)
+        versions.insert(position, account)
     return orjson.dumps([v.model_dump(mode="json") for v in versions[-HISTORY_LENGTH:]])
 
 
@@ -48,7 +64,7 @@ class AccountDirectory:
 
     def __init__(self, *, records: Mapping[str, bytes], cache_size: int = 50_000) -> None:
         self._records = records
-        self._cache: MutableMapping[str, tuple[bytes, list[tuple[datetime | None, AccountContext]]]]
+        self._cache: MutableMapping[str, tuple[bytes, list[tuple[datetime, AccountContext]]]]
         self._cache = {}
         self._cache_size = cache_size
 
@@ -61,12 +77,13 @@ class AccountDirectory:
             if len(self._cache) >= self._cache_size:
                 self._cache.clear()
             versions = [Account.model_validate(v) for v in orjson.loads(raw)]
-            cached = (raw, [(v.updated_at, account_context(v)) for v in versions])
+            times = _effective_times(versions)
+            cached = (raw, [(t, account_context(v)) for t, v in zip(times, versions, strict=True)])
             self._cache[account_id] = cached
         versions = cached[1]
         if at is not None:
-            for updated_at, context in reversed(versions):
-                if updated_at is None or updated_at <= at:
+            for effective, context in reversed(versions):
+                if effective <= at:
                     return context
             return versions[0][1]
         return versions[-1][1]

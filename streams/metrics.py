@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS_CONSUMED = Counter(
     "kam_worker_events_consumed_total", "Touchpoint messages consumed by the worker."
@@ -51,4 +51,8 @@ EVENTS_REPLAYED = Counter(
 EVENTS_TOO_LATE = Counter(
     "kam_worker_events_too_late_total",
     "Events older than the longest KPI window: enriched and stored, not in any KPI.",
+)
+ASSIGNED_PARTITIONS = Gauge(
+    "kam_worker_assigned_partitions",
+    "Touchpoint partitions this worker owns after the last rebalance.",
 )

@@ -29,10 +29,20 @@ from schemas import (
 from streams.alerting import AlertBook, AlertRulesConfig, KpiSnapshot, bad_experience
 from streams.enrichment import AccountDirectory
 from streams.kpis import ContactPointState, KpiConfig, score_contact_point
-from streams.state import alerts_key, kpi_key, offset_key, parse_key, watermark
+from streams.state import (
+    alerts_key,
+    decode_counted,
+    encode_counted,
+    kpi_key,
+    offset_key,
+    parse_key,
+    watermark,
+)
 from streams.validation import SourceRecord, ValidationPolicy, validate_record
 
 EXPERIENCE_SCORE = "experience_score"
+Fresh = Mapping[int, list[tuple[int, EnrichedTouchpoint]]]
+"""Per source partition: (offset, event) of the events not seen before the last crash."""
 StateWrites = dict[int, dict[str, bytes | None]]
 """Per source partition: state key -> new value (``None`` deletes the key)."""
 
@@ -92,7 +102,7 @@ class TouchpointProcessor:
     def process(self, records: Sequence[SourceRecord], *, now: datetime) -> BatchOutcome:
         outcome = BatchOutcome()
         marks = {p: watermark(self._state, p) for p in {r.partition for r in records}}
-        fresh: dict[int, list[EnrichedTouchpoint]] = defaultdict(list)
+        fresh: dict[int, list[tuple[int, EnrichedTouchpoint]]] = defaultdict(list)
         for record in records:
             result = validate_record(record, now=now, policy=self._policy)
             if isinstance(result, DeadLetter):
@@ -101,18 +111,22 @@ class TouchpointProcessor:
             item = self._enrich(result, now)
             outcome.enriched.append(item)
             if record.offset <= marks[record.partition]:
-                outcome.replayed += 1
+                outcome.replayed += 1  # counted before a crash; its KPIs are sent again
+                event = item.event
+                self._kpi_pending.add(
+                    _Touched(record.partition, event.account_id, event.contact_point)
+                )
             else:
-                fresh[record.partition].append(item)
+                fresh[record.partition].append((record.offset, item))
         self._restore_alerts(fresh)
         touched = self._roll_kpis(fresh, outcome, now)
         snapshots = [
             snapshot
             for key, (state, context) in touched.items()
-            if context.tier in ALERTING_TIERS
+            if context.tier in ALERTING_TIERS or self._book.tracks(key.account_id)
             for snapshot in self._snapshots(key, state, context)
         ]
-        events = [item for items in fresh.values() for item in items]
+        events = [item for items in fresh.values() for _, item in items]
         outcome.alerts = self._book.evaluate(now=now, events=events, snapshots=snapshots)
         self._collect_alert_states(outcome)
         outcome.kpi_updates = self._due_kpi_updates(now, touched)
@@ -163,10 +177,10 @@ class TouchpointProcessor:
             processed_at=now,
         )
 
-    def _restore_alerts(self, fresh: Mapping[int, list[EnrichedTouchpoint]]) -> None:
+    def _restore_alerts(self, fresh: Fresh) -> None:
         """Bring the alert states of accounts seen for the first time into the book."""
         for partition, items in fresh.items():
-            for item in items:
+            for _, item in items:
                 account_id = item.event.account_id
                 if account_id in self._partition_of:
                     continue
@@ -176,35 +190,46 @@ class TouchpointProcessor:
                     self._book.restore(account_id, orjson.loads(raw))
 
     def _roll_kpis(
-        self, fresh: Mapping[int, list[EnrichedTouchpoint]], outcome: BatchOutcome, now: datetime
+        self, fresh: Fresh, outcome: BatchOutcome, now: datetime
     ) -> dict[_Touched, tuple[ContactPointState, AccountContext]]:
-        """Apply fresh events to their KPI states, each state decoded and encoded once."""
-        touched: dict[_Touched, tuple[ContactPointState, AccountContext]] = {}
+        """Apply fresh events to their KPI states, each state decoded and encoded once.
+
+        Each state is stored with the offset of the last event it counted, so an event is
+        counted once even when a crash left only part of a batch's writes behind.
+        """
+        states: dict[_Touched, tuple[ContactPointState, int]] = {}
         for partition, items in fresh.items():
-            for item in items:
+            for offset, item in items:
                 event = item.event
                 key = _Touched(partition, event.account_id, event.contact_point)
-                state = touched[key][0] if key in touched else self._kpi_state(key)
-                touched[key] = (state, item.account)
+                state, counted = states.get(key) or self._kpi_state(key)
+                if offset <= counted:
+                    continue
                 if state.apply(event, now=now) == "too_late":
                     outcome.too_late += 1
-        for key, (state, _) in touched.items():
+                states[key] = (state, offset)
+        touched = {}
+        for key, (state, counted) in states.items():
             outcome.state_writes[key.partition][
                 kpi_key(key.partition, key.account_id, key.contact_point)
-            ] = state.to_bytes()
+            ] = encode_counted(counted, state.to_bytes())
+            # The account as it was at the key's latest event, whatever the order in the batch.
+            touched[key] = (state, self._accounts.context(key.account_id, at=_as_of(state)))
         return touched
 
-    def _kpi_state(self, key: _Touched) -> ContactPointState:
+    def _kpi_state(self, key: _Touched) -> tuple[ContactPointState, int]:
+        """The stored KPI state of ``key`` and the offset of the last event it counted."""
         raw = self._state.get(kpi_key(key.partition, key.account_id, key.contact_point))
         if raw is None:
-            return ContactPointState(contact_point=key.contact_point, config=self._kpis)
-        return ContactPointState.from_bytes(raw, config=self._kpis)
+            return ContactPointState(contact_point=key.contact_point, config=self._kpis), -1
+        counted, encoded = decode_counted(raw)
+        return ContactPointState.from_bytes(encoded, config=self._kpis), counted
 
     def _windows(
         self, state: ContactPointState, contact_point: ContactPoint
     ) -> tuple[datetime, dict[str, dict[str, float | None]]]:
         """Every window's KPIs as of the latest event time, with the experience score."""
-        as_of = datetime.fromtimestamp(state.hwm or 0, UTC)
+        as_of = _as_of(state)
         windows: dict[str, dict[str, float | None]] = {}
         for window, values in state.snapshots(as_of=as_of).items():
             scored: dict[str, float | None] = dict(values)
@@ -250,8 +275,8 @@ class TouchpointProcessor:
             if key in touched:
                 state, context = touched[key]
             else:
-                state = self._kpi_state(key)
-                context = self._accounts.context(key.account_id)
+                state = self._kpi_state(key)[0]
+                context = self._accounts.context(key.account_id, at=_as_of(state))
             as_of, windows = self._windows(state, key.contact_point)
             updates.append(
                 KpiUpdate(
@@ -265,3 +290,8 @@ class TouchpointProcessor:
             )
         self._kpi_pending.clear()
         return updates
+
+
+def _as_of(state: ContactPointState) -> datetime:
+    """The latest event time a KPI state has seen: the end of its windows."""
+    return datetime.fromtimestamp(state.hwm or 0, UTC)

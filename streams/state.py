@@ -5,6 +5,10 @@ the writes of one partition in order: a batch writes its KPI and alert states fi
 offset watermark last. After a crash, events at or below the watermark were already counted:
 they are re-emitted (at-least-once) but never counted twice.
 
+A batch's writes are not atomic (a crash can keep some keys and lose others), so each KPI
+state also carries the offset of the last event it counted: a key whose state was written
+before a crash skips exactly the events it already holds.
+
 Every key starts with the source partition, so a worker can tell which entries it owns after
 a rebalance.
 """
@@ -41,3 +45,13 @@ def watermark(state: Mapping[str, bytes], partition: int) -> int:
     """The highest source offset of ``partition`` whose effects are in ``state`` (-1: none)."""
     raw = state.get(offset_key(partition))
     return int(raw) if raw is not None else -1
+
+
+def encode_counted(offset: int, state: bytes) -> bytes:
+    """A state prefixed with the source offset of the last event it counted."""
+    return offset.to_bytes(8, "big", signed=True) + state
+
+
+def decode_counted(raw: bytes) -> tuple[int, bytes]:
+    """``(offset of the last event counted, state)`` from :func:`encode_counted` bytes."""
+    return int.from_bytes(raw[:8], "big", signed=True), raw[8:]

@@ -86,6 +86,10 @@ class AlertBook:
         self._accounts[account_id] = states
         self._firing.update({key: account_id for key, state in states.items() if state.firing})
 
+    def tracks(self, account_id: str) -> bool:
+        """Whether the book holds any alert state of this account."""
+        return bool(self._accounts.get(account_id))
+
     def account_states(self, account_id: str) -> AccountStates | None:
         """One account's states in primitive form, ``None`` when it has none."""
         states = self._accounts.get(account_id)

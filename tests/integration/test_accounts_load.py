@@ -89,12 +89,15 @@ def records(kafka: KafkaSettings, topic: str) -> list[tuple[str, bytes]]:
 
     Also checks that each record sits in the partition Java clients (and Faust) would pick.
     """
-    consumer = Consumer({**kafka.confluent_config(), "group.id": f"check-{topic}",
-                         "enable.auto.commit": False})
+    consumer = Consumer(
+        {**kafka.confluent_config(), "group.id": f"check-{topic}", "enable.auto.commit": False}
+    )
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                for p in partitions}
+        ends = {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in partitions
+        }
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
         found: list[tuple[int, int, str, bytes]] = []
         deadline = time.monotonic() + 30
@@ -140,23 +143,34 @@ def test_load_publishes_scored_accounts_and_one_status_each(
     )
     version = load_tiering_config(DEFAULT_CONFIG_PATH).model_version
     accounts = accounts_on(kafka_settings, topics)
-    assert {key: [(a.tier, a.tier_score, a.updated_at, a.tier_model_version) for a in values]
-            for key, values in accounts.items()} == {
+    assert {
+        key: [(a.tier, a.tier_score, a.updated_at, a.tier_model_version) for a in values]
+        for key, values in accounts.items()
+    } == {
         "ACME-001": [(AccountTier.KEY, 67.5, T1, version)],
         "BOLT-002": [(AccountTier.STANDARD, 5.0, T1, version)],
         "CORE-003": [(AccountTier.STRATEGIC, 10.0, T1, version)],
     }
     acme = accounts["ACME-001"][0]
     assert (acme.name, acme.segment, acme.kam_owner, acme.annual_revenue_eur, acme.influence) == (
-        "Acme Automotive GmbH", "automotive", "alice", 1e9, 7.0
+        "Acme Automotive GmbH",
+        "automotive",
+        "alice",
+        1e9,
+        7.0,
     )
     core = accounts["CORE-003"][0].tier_override
     assert core is not None
     assert (core.tier, core.reason, core.by, core.at) == (
-        AccountTier.STRATEGIC, "Reference in pharma", "ceo", T1
+        AccountTier.STRATEGIC,
+        "Reference in pharma",
+        "ceo",
+        T1,
     )
-    assert [(s.account_id, s.previous_tier, s.tier, s.scored_tier, s.score, s.changed_at)
-            for s in statuses_on(kafka_settings, topics)] == [
+    assert [
+        (s.account_id, s.previous_tier, s.tier, s.scored_tier, s.score, s.changed_at)
+        for s in statuses_on(kafka_settings, topics)
+    ] == [
         ("ACME-001", None, AccountTier.KEY, AccountTier.KEY, 67.5, T1),
         ("BOLT-002", None, AccountTier.STANDARD, AccountTier.STANDARD, 5.0, T1),
         ("CORE-003", None, AccountTier.STRATEGIC, AccountTier.STANDARD, 10.0, T1),
@@ -183,8 +197,9 @@ def test_a_changed_row_publishes_exactly_one_status(
     tmp_path: Path, kafka_settings: KafkaSettings, topics: TopicSettings
 ) -> None:
     assert load(write(tmp_path, "v1.csv", ACME, BOLT, CORE), kafka_settings, topics, T1)[0] == 0
-    code, output = load(write(tmp_path, "v2.csv", ACME_UP, BOLT_UP, CORE), kafka_settings,
-                        topics, T2)
+    code, output = load(
+        write(tmp_path, "v2.csv", ACME_UP, BOLT_UP, CORE), kafka_settings, topics, T2
+    )
     assert code == EXIT_OK
     assert output.splitlines() == [
         "tier change ACME-001: key -> strategic (score 76.00)",
@@ -192,8 +207,10 @@ def test_a_changed_row_publishes_exactly_one_status(
         f"and 1 tier change(s) to {topics.account_status}",
     ]
     accounts = accounts_on(kafka_settings, topics)
-    assert {key: [(a.tier, a.tier_score, a.updated_at) for a in values]
-            for key, values in accounts.items()} == {
+    assert {
+        key: [(a.tier, a.tier_score, a.updated_at) for a in values]
+        for key, values in accounts.items()
+    } == {
         "ACME-001": [(AccountTier.KEY, 67.5, T1), (AccountTier.STRATEGIC, 76.0, T2)],
         "BOLT-002": [(AccountTier.STANDARD, 5.0, T1), (AccountTier.STANDARD, 6.0, T2)],
         "CORE-003": [(AccountTier.STRATEGIC, 10.0, T1)],
@@ -202,7 +219,11 @@ def test_a_changed_row_publishes_exactly_one_status(
     assert len(statuses) == 4
     last = statuses[-1]
     assert (last.account_id, last.previous_tier, last.tier, last.score, last.changed_at) == (
-        "ACME-001", AccountTier.KEY, AccountTier.STRATEGIC, 76.0, T2
+        "ACME-001",
+        AccountTier.KEY,
+        AccountTier.STRATEGIC,
+        76.0,
+        T2,
     )
     assert {c.criterion: c.contribution for c in last.contributions}["growth_potential"] == 15.0
 
@@ -235,9 +256,16 @@ def test_explain_reads_the_latest_state(
     )
 
     unknown = io.StringIO()
-    assert explain_account_command(
-        "NOPE", kafka=kafka_settings, topics=topics, config_path=DEFAULT_CONFIG_PATH, out=unknown
-    ) == EXIT_REJECTED
+    assert (
+        explain_account_command(
+            "NOPE",
+            kafka=kafka_settings,
+            topics=topics,
+            config_path=DEFAULT_CONFIG_PATH,
+            out=unknown,
+        )
+        == EXIT_REJECTED
+    )
     assert unknown.getvalue() == f"account 'NOPE' not found on topic {topics.accounts}\n"
 
 
@@ -249,8 +277,12 @@ def test_dry_run_publishes_nothing(
 ) -> None:
     out = io.StringIO()
     code = load_accounts_command(
-        write(tmp_path, "accounts.csv", ACME), kafka=kafka_settings, topics=topics,
-        out=out, dry_run=True, now=T1,
+        write(tmp_path, "accounts.csv", ACME),
+        kafka=kafka_settings,
+        topics=topics,
+        out=out,
+        dry_run=True,
+        now=T1,
     )
     assert code == EXIT_OK
     assert out.getvalue().splitlines() == [

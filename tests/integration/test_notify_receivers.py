@@ -29,17 +29,27 @@ from sinks.notify.testing import (
 )
 from tests.unit.notify.factories import T0, config, make_alert
 
-FAST = {"max_attempts": 3, "initial_backoff": "10ms", "max_backoff": "50ms",
-        "multiplier": 2.0, "timeout": "1s"}
+FAST = {
+    "max_attempts": 3,
+    "initial_backoff": "10ms",
+    "max_backoff": "50ms",
+    "multiplier": 2.0,
+    "timeout": "1s",
+}
 
 
 def _deliver(
     receiver: dict[str, Any], alerts: list[Alert], *, policy: dict[str, Any] = FAST
 ) -> tuple[list[DeliveryResult], list[float]]:
     """Group the alerts (window 0) to receiver ``r`` and deliver every batch; also the sleeps."""
-    routing = config({"receivers": {"r": receiver}, "delivery": policy,
-                      "defaults": {"group_wait": "0s"},
-                      "default_route": {"name": "default", "receivers": ["r"]}})
+    routing = config(
+        {
+            "receivers": {"r": receiver},
+            "delivery": policy,
+            "defaults": {"group_wait": "0s"},
+            "default_route": {"name": "default", "receivers": ["r"]},
+        }
+    )
     dispatcher = Dispatcher(config=routing)
     now = datetime.now(UTC)
     for alert in alerts:
@@ -55,8 +65,13 @@ def _deliver(
         async with aiohttp.ClientSession() as session:
             target = build_receivers(routing, session=session)["r"]
             return [
-                await deliver(target, batch, render_batch(batch, routing),
-                              policy=routing.delivery, sleep=sleep)
+                await deliver(
+                    target,
+                    batch,
+                    render_batch(batch, routing),
+                    policy=routing.delivery,
+                    sleep=sleep,
+                )
                 for batch in dispatcher.due(now)
             ]
 
@@ -86,33 +101,44 @@ def _poll(check: Any, *, tries: int = 60, pause: float = 0.25) -> Any:
 )
 def test_alertmanager_shows_fire_and_resolve() -> None:
     now = datetime.now(UTC).replace(microsecond=0)
-    firing = make_alert(evidence={"kpi": "otif", "value": 0.8, "threshold": 0.95},
-                        started_at=now - timedelta(minutes=10), updated_at=now)
-    resolved = firing.model_copy(update={"status": AlertStatus.RESOLVED,
-                                         "updated_at": now + timedelta(seconds=1)})
+    firing = make_alert(
+        evidence={"kpi": "otif", "value": 0.8, "threshold": 0.95},
+        started_at=now - timedelta(minutes=10),
+        updated_at=now,
+    )
+    resolved = firing.model_copy(
+        update={"status": AlertStatus.RESOLVED, "updated_at": now + timedelta(seconds=1)}
+    )
     with RecordingServer() as hooks, local_alertmanager(webhook_url=f"{hooks.url}/am") as url:
         receiver = {"kind": "alertmanager", "url": url}
         assert [r.outcome for r in _deliver(receiver, [firing])[0]] == ["delivered"]
         (shown,) = _poll(lambda: _am_alerts(url, firing.alert_key))
         assert shown["labels"] == {
-            "alertname": "otif_below_target", "alert_key": "ACC-1:logistics:otif_below_target",
-            "account_id": "ACC-1", "tier": "strategic", "contact_point": "logistics",
-            "severity": "critical", "kam_owner": "maria", "kam_team": "logistics-emea",
+            "alertname": "otif_below_target",
+            "alert_key": "ACC-1:logistics:otif_below_target",
+            "account_id": "ACC-1",
+            "tier": "strategic",
+            "contact_point": "logistics",
+            "severity": "critical",
+            "kam_owner": "maria",
+            "kam_team": "logistics-emea",
             "source": "kam-pulse",
         }
         assert shown["annotations"]["evidence"] == "otif 0.8 vs threshold 0.95"
         assert shown["status"]["state"] == "active"
         started = firing.started_at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
         assert (shown["startsAt"], shown["endsAt"]) == (
-            started, (now + timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            started,
+            (now + timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         )
         first = hooks.wait_for(1)[0].json()
         assert (first["status"], first["alerts"][0]["labels"]["account_id"]) == ("firing", "ACC-1")
 
         assert [r.outcome for r in _deliver(receiver, [resolved])[0]] == ["delivered"]
         assert _poll(lambda: _am_alerts(url, firing.alert_key) == []) is True
-        notified = _poll(lambda: [r.json() for r in hooks.requests
-                                  if r.json()["status"] == "resolved"])
+        notified = _poll(
+            lambda: [r.json() for r in hooks.requests if r.json()["status"] == "resolved"]
+        )
         assert notified[0]["alerts"][0]["labels"]["alert_key"] == firing.alert_key
         assert notified[0]["alerts"][0]["status"] == "resolved"
 
@@ -122,13 +148,18 @@ def test_slack_gets_one_message_per_account_group() -> None:
     alerts = [make_alert(rule=rule, severity=Severity.WARNING) for rule in ("a", "b", "c")]
     alerts.append(make_alert("ACC-2", owner="li"))
     with RecordingServer() as slack:
-        receiver = {"kind": "slack", "url": f"{slack.url}/services/T0/B0/XYZ",
-                    "channel": "@{kam_owner}", "username": "KAM Pulse"}
+        receiver = {
+            "kind": "slack",
+            "url": f"{slack.url}/services/T0/B0/XYZ",
+            "channel": "@{kam_owner}",
+            "username": "KAM Pulse",
+        }
         results, _ = _deliver(receiver, alerts)
         bodies = [request.json() for request in slack.requests]
     assert [r.outcome for r in results] == ["delivered", "delivered"]
     assert [(b["channel"], b["username"], len(b["blocks"])) for b in bodies] == [
-        ("@maria", "KAM Pulse", 4), ("@li", "KAM Pulse", 2),
+        ("@maria", "KAM Pulse", 4),
+        ("@li", "KAM Pulse", 2),
     ]
     assert bodies[0]["text"] == (
         "KAM Pulse: 3 alerts (3 firing, 0 resolved) for Account ACC-1 (ACC-1, strategic)"
@@ -164,9 +195,13 @@ def test_pagerduty_retries_429_and_500_then_accepts() -> None:
             "class": "otif_below_target",
             "group": "logistics-emea",
             "custom_details": {
-                "account_id": "ACC-1", "account_name": "Account ACC-1", "tier": "strategic",
-                "kam_owner": "maria", "kam_team": "logistics-emea",
-                "what_happened": "OTIF is below target", "since": T0.isoformat(),
+                "account_id": "ACC-1",
+                "account_name": "Account ACC-1",
+                "tier": "strategic",
+                "kam_owner": "maria",
+                "kam_team": "logistics-emea",
+                "what_happened": "OTIF is below target",
+                "since": T0.isoformat(),
             },
         },
     }
@@ -178,8 +213,11 @@ def test_pagerduty_resolve_and_invalid_is_not_retried() -> None:
         receiver = {"kind": "pagerduty", "url": f"{pd.url}/v2/enqueue", "routing_key": "rk"}
         (result,), sleeps = _deliver(receiver, [resolved])
         (event,) = [request.json() for request in pd.requests]
-    assert event == {"routing_key": "rk", "event_action": "resolve",
-                     "dedup_key": "ACC-1:logistics:otif_below_target"}
+    assert event == {
+        "routing_key": "rk",
+        "event_action": "resolve",
+        "dedup_key": "ACC-1:logistics:otif_below_target",
+    }
     assert (result.outcome, result.attempts, result.status, sleeps) == ("rejected", 1, 400, [])
     assert result.error == 'receiver r: HTTP 400 {"status":"invalid event"}'
 
@@ -192,10 +230,20 @@ def test_webhook_is_signed_and_verifiable() -> None:
         (request,) = hook.requests
     assert results[0].outcome == "delivered"
     headers = request.headers
-    assert verify(b"whsec-1", timestamp=headers["X-KAM-Timestamp"],
-                  signature=headers["X-KAM-Signature"], body=request.body, now=time.time())
-    assert not verify(b"other", timestamp=headers["X-KAM-Timestamp"],
-                      signature=headers["X-KAM-Signature"], body=request.body, now=time.time())
+    assert verify(
+        b"whsec-1",
+        timestamp=headers["X-KAM-Timestamp"],
+        signature=headers["X-KAM-Signature"],
+        body=request.body,
+        now=time.time(),
+    )
+    assert not verify(
+        b"other",
+        timestamp=headers["X-KAM-Timestamp"],
+        signature=headers["X-KAM-Signature"],
+        body=request.body,
+        now=time.time(),
+    )
     body = request.json()
     assert headers["X-KAM-Notification-Id"] == body["notification_id"]
     assert results[0].batch.notification_id == body["notification_id"]
@@ -214,7 +262,9 @@ def test_always_500_becomes_an_undeliverable_record_without_secrets() -> None:
     assert (result.outcome, result.attempts, sleeps) == ("retries_exhausted", 3, [0.01, 0.02])
     record = undeliverable_record(result, receiver_kind="webhook")
     assert (record.reason, record.last_status, record.last_error) == (
-        "retries_exhausted", 503, "receiver r: HTTP 503 down",
+        "retries_exhausted",
+        503,
+        "receiver r: HTTP 503 down",
     )
     assert record.alert_keys == ["ACC-1:logistics:otif_below_target"]
     assert "secret-token" not in record.model_dump_json()

@@ -86,12 +86,15 @@ def _wait(check: Callable[[], Any], *, tries: int = 120, pause: float = 0.25) ->
 
 def _read_topic(kafka: KafkaSettings, topic: str) -> list[bytes]:
     """Every record of ``topic`` up to its current end (high watermarks)."""
-    consumer = Consumer({**kafka.confluent_config(), "group.id": "reader",
-                         "enable.auto.commit": False})
+    consumer = Consumer(
+        {**kafka.confluent_config(), "group.id": "reader", "enable.auto.commit": False}
+    )
     try:
         count = len(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
-        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                for p in range(count)}
+        ends = {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in range(count)
+        }
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(count)])
         values: list[bytes] = []
         for _ in range(60):
@@ -128,27 +131,53 @@ def _notifier(**kwargs: Any) -> Iterator[list[BaseException]]:
 def test_notifier_end_to_end_with_restart(
     kafka_settings: KafkaSettings, unique_name: Callable[[str], str], tmp_path: Path
 ) -> None:
-    topics = TopicSettings(alerts=unique_name("alerts"), undeliverable=unique_name("undeliv"),
-                           snoozes=unique_name("snoozes"), partitions=PARTITIONS)
-    ensure_topics(kafka_settings, [NewTopic(topics.alerts, num_partitions=PARTITIONS,
-                                            replication_factor=1)])
+    topics = TopicSettings(
+        alerts=unique_name("alerts"),
+        undeliverable=unique_name("undeliv"),
+        snoozes=unique_name("snoozes"),
+        partitions=PARTITIONS,
+    )
+    ensure_topics(
+        kafka_settings, [NewTopic(topics.alerts, num_partitions=PARTITIONS, replication_factor=1)]
+    )
     group = unique_name("notifier")
     out = io.StringIO()
     until = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
-    assert snooze_command(kafka=kafka_settings, topics=topics, account_id="ACC-3",
-                          until=until.isoformat(), reason="QBR on site", out=out) == 0
+    assert (
+        snooze_command(
+            kafka=kafka_settings,
+            topics=topics,
+            account_id="ACC-3",
+            until=until.isoformat(),
+            reason="QBR on site",
+            out=out,
+        )
+        == 0
+    )
     assert out.getvalue() == f"snoozed account ACC-3 until {until.isoformat()}: QBR on site\n"
     acc2 = make_alert("ACC-2", owner="li")
-    _produce(kafka_settings, topics.alerts, [
-        *(make_alert(rule=rule) for rule in ("otif_below_target", "late", "damaged")),
-        acc2, acc2, make_alert("ACC-3"), make_alert("ACC-BROKEN"),
-    ])
+    _produce(
+        kafka_settings,
+        topics.alerts,
+        [
+            *(make_alert(rule=rule) for rule in ("otif_below_target", "late", "damaged")),
+            acc2,
+            acc2,
+            make_alert("ACC-3"),
+            make_alert("ACC-BROKEN"),
+        ],
+    )
 
     with RecordingServer() as hook, RecordingServer(default=Reply(500)) as broken:
         config = _config(tmp_path / "routing.toml", hook.url, broken.url)
         registry = CollectorRegistry()
-        run = {"kafka": kafka_settings, "topics": topics, "config_path": config,
-               "group_id": group, "poll_seconds": 0.2}
+        run = {
+            "kafka": kafka_settings,
+            "topics": topics,
+            "config_path": config,
+            "group_id": group,
+            "poll_seconds": 0.2,
+        }
         with _notifier(registry=registry, **run) as failures:
             hook.wait_for(2)
             assert failures == []
@@ -164,33 +193,48 @@ def test_notifier_end_to_end_with_restart(
         def sample(name: str, **labels: str) -> float | None:
             return registry.get_sample_value(name, labels)
 
-        assert sample("kam_notify_notifications_total", receiver="hook",
-                      outcome="delivered") == 2
-        assert sample("kam_notify_notifications_total", receiver="broken",
-                      outcome="retries_exhausted") == 1
+        assert sample("kam_notify_notifications_total", receiver="hook", outcome="delivered") == 2
+        assert (
+            sample("kam_notify_notifications_total", receiver="broken", outcome="retries_exhausted")
+            == 1
+        )
         assert sample("kam_notify_retries_total", receiver="broken") == 1
-        assert sample("kam_notify_undeliverable_total", receiver="broken",
-                      reason="retries_exhausted") == 1
-        assert sample("kam_notify_alerts_delivered_total", receiver="hook",
-                      status="firing") == 4
+        assert (
+            sample("kam_notify_undeliverable_total", receiver="broken", reason="retries_exhausted")
+            == 1
+        )
+        assert sample("kam_notify_alerts_delivered_total", receiver="hook", status="firing") == 4
         assert sample("kam_notify_delivery_seconds_count", receiver="hook") == 2
-        decisions = {d: sample("kam_notify_alert_states_total", decision=d)
-                     for d in ("queued", "duplicate", "snoozed")}
+        decisions = {
+            d: sample("kam_notify_alert_states_total", decision=d)
+            for d in ("queued", "duplicate", "snoozed")
+        }
         assert decisions == {"queued": 5, "duplicate": 1, "snoozed": 1}
 
         (raw,) = _read_topic(kafka_settings, topics.undeliverable)
         record = UndeliverableNotification.model_validate_json(raw)
-        assert (record.receiver, record.receiver_kind, record.reason, record.attempts,
-                record.last_status, record.alert_keys) == (
-            "broken", "webhook", "retries_exhausted", 2, 500,
+        assert (
+            record.receiver,
+            record.receiver_kind,
+            record.reason,
+            record.attempts,
+            record.last_status,
+            record.alert_keys,
+        ) == (
+            "broken",
+            "webhook",
+            "retries_exhausted",
+            2,
+            500,
             ["ACC-BROKEN:logistics:otif_below_target"],
         )
 
         # Restart: committed alerts are not notified again; only the new one is.
         _produce(kafka_settings, topics.alerts, [make_alert("ACC-4")])
         port = free_port()
-        with _notifier(registry=CollectorRegistry(), metrics_settings=MetricsSettings(port=port),
-                       **run) as failures:
+        with _notifier(
+            registry=CollectorRegistry(), metrics_settings=MetricsSettings(port=port), **run
+        ) as failures:
             hook.wait_for(3)
             assert failures == []
             assert len(hook.requests) == 3
@@ -207,28 +251,63 @@ def test_notifier_end_to_end_with_restart(
 def test_snooze_and_unsnooze_while_running(
     kafka_settings: KafkaSettings, unique_name: Callable[[str], str], tmp_path: Path
 ) -> None:
-    topics = TopicSettings(alerts=unique_name("alerts"), undeliverable=unique_name("undeliv"),
-                           snoozes=unique_name("snoozes"), partitions=PARTITIONS)
-    ensure_topics(kafka_settings, [NewTopic(topics.alerts, num_partitions=PARTITIONS,
-                                            replication_factor=1)])
+    topics = TopicSettings(
+        alerts=unique_name("alerts"),
+        undeliverable=unique_name("undeliv"),
+        snoozes=unique_name("snoozes"),
+        partitions=PARTITIONS,
+    )
+    ensure_topics(
+        kafka_settings, [NewTopic(topics.alerts, num_partitions=PARTITIONS, replication_factor=1)]
+    )
     group, registry, out = unique_name("notifier"), CollectorRegistry(), io.StringIO()
 
     def snoozes() -> float | None:
         return registry.get_sample_value("kam_notify_snoozes")
 
     until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    assert snooze_command(kafka=kafka_settings, topics=topics, account_id="ACC-3",
-                          rule="otif_below_target", until=until, reason="known", out=out) == 0
+    assert (
+        snooze_command(
+            kafka=kafka_settings,
+            topics=topics,
+            account_id="ACC-3",
+            rule="otif_below_target",
+            until=until,
+            reason="known",
+            out=out,
+        )
+        == 0
+    )
     with RecordingServer() as hook, RecordingServer() as unused:
         config = _config(tmp_path / "routing.toml", hook.url, unused.url)
-        with _notifier(kafka=kafka_settings, topics=topics, config_path=config, group_id=group,
-                       registry=registry, poll_seconds=0.2) as failures:
+        with _notifier(
+            kafka=kafka_settings,
+            topics=topics,
+            config_path=config,
+            group_id=group,
+            registry=registry,
+            poll_seconds=0.2,
+        ) as failures:
             assert _wait(lambda: snoozes() == 1)
             _produce(kafka_settings, topics.alerts, [make_alert("ACC-3")])
-            assert _wait(lambda: registry.get_sample_value(
-                "kam_notify_alert_states_total", {"decision": "snoozed"}) == 1)
-            assert unsnooze_command(kafka=kafka_settings, topics=topics, account_id="ACC-3",
-                                    rule="otif_below_target", out=out) == 0
+            assert _wait(
+                lambda: (
+                    registry.get_sample_value(
+                        "kam_notify_alert_states_total", {"decision": "snoozed"}
+                    )
+                    == 1
+                )
+            )
+            assert (
+                unsnooze_command(
+                    kafka=kafka_settings,
+                    topics=topics,
+                    account_id="ACC-3",
+                    rule="otif_below_target",
+                    out=out,
+                )
+                == 0
+            )
             assert _wait(lambda: snoozes() == 0)
             _produce(kafka_settings, topics.alerts, [make_alert("ACC-3", minutes=1)])
             hook.wait_for(1)

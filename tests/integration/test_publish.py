@@ -127,8 +127,11 @@ def test_publish_round_trip_keys_values_headers_partitions(
         record = records[result.key]
         assert (record.partition(), record.offset()) == (result.partition, result.offset)
         expected = csat(result.key, result.event_id or "", trace_id=result.trace_id)
-        assert json.loads(record.value()) == {**expected, "schema_version": 1,
-                                              "contact_point": "support"}
+        assert json.loads(record.value()) == {
+            **expected,
+            "schema_version": 1,
+            "contact_point": "support",
+        }
         assert record.headers() == [
             ("schema-version", b"1"),
             ("source-system", b"helpdesk"),
@@ -174,8 +177,13 @@ def test_invalid_document_is_rejected_before_sending(
 def test_accounts_and_tombstones_on_the_compacted_topic(
     kafka_settings: KafkaSettings, topics: TopicSettings, publisher: TouchpointPublisher
 ) -> None:
-    account = Account(account_id="abc", name="Acme Foods", tier=AccountTier.STRATEGIC,
-                      kam_owner="Lucia Ortega", kam_team="kam-iberia")
+    account = Account(
+        account_id="abc",
+        name="Acme Foods",
+        tier=AccountTier.STRATEGIC,
+        kam_owner="Lucia Ortega",
+        kam_team="kam-iberia",
+    )
     first = publisher.publish_account(account)
     second = publisher.delete_account("abc")
     assert publisher.flush(10) == []
@@ -240,8 +248,7 @@ def test_plain_producer_with_documented_json_is_accepted(
 def test_full_queue_raises_backpressure_and_close_purges() -> None:
     """No broker listens: records stay queued, the queue (1 record) fills, close() fails them."""
     nowhere = KafkaSettings(bootstrap_servers=f"127.0.0.1:{free_port()}")
-    options = PublisherOptions(queue_full_timeout=0.3,
-                               extra={"queue.buffering.max.messages": 1})
+    options = PublisherOptions(queue_full_timeout=0.3, extra={"queue.buffering.max.messages": 1})
     publisher = TouchpointPublisher(kafka=nowhere, topics=TopicSettings(), options=options)
     queued = publisher.publish(csat("acct-1", "e-1"))
     with pytest.raises(PublisherBackpressureError) as info:

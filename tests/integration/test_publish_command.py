@@ -64,7 +64,9 @@ def test_publish_file_with_valid_and_invalid_lines(
     ]
     records = read_records(kafka_settings, topics.touchpoints, 3)
     assert sorted((m.key().decode(), json.loads(m.value())["event_id"]) for m in records) == [
-        ("acct-1", "e-1"), ("acct-1", "e-4"), ("acct-3", "e-3"),
+        ("acct-1", "e-1"),
+        ("acct-1", "e-4"),
+        ("acct-3", "e-3"),
     ]
     by_id = {json.loads(m.value())["event_id"]: m for m in records}
     assert json.loads(by_id["e-3"].value()) == {
@@ -76,7 +78,8 @@ def test_publish_file_with_valid_and_invalid_lines(
     assert dict(by_id["e-3"].headers())["trace-id"] == b"trace-e-3"
     # Same key, same partition, file order kept.
     assert [json.loads(m.value())["event_id"] for m in records if m.key() == b"acct-1"] == [
-        "e-1", "e-4",
+        "e-1",
+        "e-4",
     ]
 
 

@@ -23,7 +23,8 @@ DOC = (Path(__file__).resolve().parents[2] / "docs" / "wire-format.md").read_tex
 
 def documented(command: str, *, bootstrap: str, topic: str) -> list[str]:
     return shlex.split(
-        command.replace("\\\n", " ").replace("127.0.0.1:9092", bootstrap)
+        command.replace("\\\n", " ")
+        .replace("127.0.0.1:9092", bootstrap)
         .replace("kam.touchpoints", topic)
     )
 
@@ -66,6 +67,7 @@ def test_kcat_example_lands_where_the_workers_expect_it(
     assert zlib.crc32(key.encode()) % PARTITIONS != record.partition()
     assert parse_touchpoint(record.value()).account_id == key
 
-    shown = subprocess.run(documented(consume, **where), text=True, check=True, timeout=60,
-                           capture_output=True).stdout
+    shown = subprocess.run(
+        documented(consume, **where), text=True, check=True, timeout=60, capture_output=True
+    ).stdout
     assert shown == f"{record.partition()} {key} content-type=application/json {value}\n"

@@ -23,16 +23,36 @@ START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 def test_bounded_run_lands_exactly_the_generated_records(
     kafka_settings: KafkaSettings, topics: TopicSettings
 ) -> None:
-    report = simulate(kafka=kafka_settings, topics=topics, seed=21, accounts=12, events=400,
-                      rate=2000.0, bad_probability=0.2, invalid_fraction=0.1, start=START)
+    report = simulate(
+        kafka=kafka_settings,
+        topics=topics,
+        seed=21,
+        accounts=12,
+        events=400,
+        rate=2000.0,
+        bad_probability=0.2,
+        invalid_fraction=0.1,
+        start=START,
+    )
 
-    config = SimulationConfig(seed=21, accounts=12, start=START, mean_gap_seconds=1 / 2000.0,
-                              bad_probability=0.2, invalid_fraction=0.1)
+    config = SimulationConfig(
+        seed=21,
+        accounts=12,
+        start=START,
+        mean_gap_seconds=1 / 2000.0,
+        bad_probability=0.2,
+        invalid_fraction=0.1,
+    )
     expected = list(islice(simulate_messages(config), 400))
     invalid = sum(m.event is None for m in expected)
     bad = sum(m.rule is not None for m in expected)
-    assert (report.accounts, report.events, report.invalid, report.bad_experiences,
-            report.failed) == (12, 400 - invalid, invalid, bad, 0)
+    assert (
+        report.accounts,
+        report.events,
+        report.invalid,
+        report.bad_experiences,
+        report.failed,
+    ) == (12, 400 - invalid, invalid, bad, 0)
     assert report.sent == 400
     assert invalid > 0 and bad > 0
 

@@ -79,9 +79,11 @@ def test_history_keeps_the_latest_versions_only() -> None:
     assert add_version(raw, version(KEY, updated=0.5)) == raw
 
 
-def test_an_undated_version_counts_as_the_newest() -> None:
+def test_an_undated_version_takes_effect_after_the_versions_stored_before_it() -> None:
     raw = history(version(STRATEGIC, updated=None), version(STANDARD, updated=5))
-    assert stored(raw) == [(STANDARD, day(5)), (STRATEGIC, None)]
+    assert stored(raw) == [(STRATEGIC, None), (STANDARD, day(5))]
+    later = add_version(raw, version(KEY, updated=None))
+    assert stored(later) == [(STANDARD, day(5)), (KEY, None)]
 
 
 def test_account_context_carries_the_fields_every_enriched_event_needs() -> None:
@@ -160,28 +162,12 @@ def test_a_full_cache_starts_over_without_serving_stale_contexts() -> None:
     assert directory.context("acme").name == "Acme Holding"
 
 
-@pytest.mark.xfail(
-    reason=(
-        "streams/enrichment.py add_version (line 37) sorts a version without updated_at after "
-        "every dated one and context() (line 69) returns it for any event time: once an account "
-        "was published without updated_at, no later dated version ever takes effect"
-    ),
-    strict=True,
-)
 def test_a_dated_version_after_an_undated_one_takes_effect() -> None:
     raw = history(version(STRATEGIC, updated=None), version(STANDARD, updated=5))
     directory = AccountDirectory(records={"acme": raw})
     assert directory.context("acme", at=day(6)).tier == STANDARD
 
 
-@pytest.mark.xfail(
-    reason=(
-        "streams/enrichment.py add_version (line 35) never drops a stored version without "
-        "updated_at, so every redelivery of an undated account record appends a duplicate and "
-        "pushes dated versions out of the bounded history"
-    ),
-    strict=True,
-)
 def test_redelivering_an_undated_version_changes_nothing() -> None:
     raw = history(version(STANDARD, updated=1), version(STRATEGIC, updated=None))
     assert add_version(raw, version(STRATEGIC, updated=None)) == raw

@@ -1,0 +1,202 @@
+"""Kill a worker mid-stream, or share the partitions between two: the results do not change.
+
+The expected results come from the worker's pure core run once over the same events, without
+any crash: final KPI values per account x contact point, and the event-rule alert keys.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+
+import pytest
+
+from producers.simulator import SimulatedMessage, SimulationConfig, simulate_messages
+from producers.simulator import simulated_accounts as make_accounts
+from schemas import Alert, KpiUpdate
+from streams.alerting import load_alert_rules
+from streams.enrichment import AccountDirectory, add_version
+from streams.kpis import KpiConfig
+from streams.pipeline import TouchpointProcessor
+from streams.validation import SourceRecord, ValidationPolicy
+from tests.integration.conftest import Pipeline
+from tests.integration.helpers import produce, read_topic, topic_size, wait_for
+
+EVENTS = 1_500
+FAST_KPIS = {"KAM_WORKER_KPI_INTERVAL_SECONDS": "0.5", "KAM_WORKER_TICK_SECONDS": "0.5"}
+Key = tuple[str, str]
+
+
+@pytest.fixture(scope="module")
+def dataset() -> tuple[SimulationConfig, list[SimulatedMessage]]:
+    now = datetime.now(UTC).replace(microsecond=0)
+    config = SimulationConfig(
+        seed=11,
+        accounts=12,
+        start=now - timedelta(hours=6),
+        mean_gap_seconds=12.0,
+        bad_probability=0.1,
+    )
+    return config, list(islice(simulate_messages(config), EVENTS))
+
+
+def _expected(
+    config: SimulationConfig, messages: list[SimulatedMessage]
+) -> tuple[dict[Key, dict[str, dict[str, float | None]]], set[str]]:
+    """Final KPI windows per key and event-rule alert keys, from one crash-free pass."""
+    history = {a.account_id: add_version(None, a) for a in make_accounts(config)}
+    state: dict[str, bytes] = {}
+    processor = TouchpointProcessor(
+        accounts=AccountDirectory(records=history),
+        state=state,
+        policy=ValidationPolicy(),
+        kpis=KpiConfig(),
+        alert_rules=load_alert_rules("config/alert_rules.toml"),
+        kpi_interval=0.0,
+    )
+    records = [SourceRecord(m.value, "t", 0, offset) for offset, m in enumerate(messages)]
+    outcome = processor.process(records, now=datetime.now(UTC))
+    kpis = {(u.account_id, u.contact_point.value): u.windows for u in outcome.kpi_updates}
+    event_alerts = {a.alert_key for a in outcome.alerts if "kind" not in a.evidence}
+    return kpis, event_alerts
+
+
+def _publish_accounts(pipeline: Pipeline, config: SimulationConfig) -> None:
+    accounts = make_accounts(config)
+    produce(
+        pipeline.kafka,
+        pipeline.topics.accounts,
+        [(a.account_id.encode(), a.model_dump_json().encode()) for a in accounts],
+    )
+
+
+def _publish_events(pipeline: Pipeline, messages: list[SimulatedMessage]) -> None:
+    produce(
+        pipeline.kafka, pipeline.topics.touchpoints, [(m.key.encode(), m.value) for m in messages]
+    )
+
+
+def _final_kpis(pipeline: Pipeline) -> dict[Key, dict[str, dict[str, float | None]]]:
+    """The latest KPI update per key (one key always lands on one partition, in order)."""
+    latest: dict[Key, dict[str, dict[str, float | None]]] = {}
+    size = topic_size(pipeline.kafka, pipeline.topics.kpis, pipeline.topics.partitions)
+    for raw in read_topic(pipeline.kafka, pipeline.topics.kpis, expected=size, timeout=30):
+        update = KpiUpdate.model_validate_json(raw)
+        latest[update.account_id, update.contact_point.value] = update.windows
+    return latest
+
+
+def _alerts(pipeline: Pipeline) -> Iterator[Alert]:
+    size = topic_size(pipeline.kafka, pipeline.topics.alerts, pipeline.topics.partitions)
+    for raw in read_topic(pipeline.kafka, pipeline.topics.alerts, expected=size, timeout=30):
+        yield Alert.model_validate_json(raw)
+
+
+def _settle(
+    pipeline: Pipeline, expected: dict[Key, dict[str, dict[str, float | None]]]
+) -> dict[Key, dict[str, dict[str, float | None]]]:
+    """Wait until the latest KPI update of every key is the expected one (or time out)."""
+    latest: dict[Key, dict[str, dict[str, float | None]]] = {}
+
+    def matches() -> bool:
+        latest.clear()
+        latest.update(_final_kpis(pipeline))
+        return latest == expected
+
+    with contextlib.suppress(AssertionError):  # compared by the caller, difference shown
+        wait_for(matches, timeout=90, what="the final KPI updates")
+    return latest
+
+
+def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(
+    pipeline: Pipeline, dataset: tuple[SimulationConfig, list[SimulatedMessage]]
+) -> None:
+    config, messages = dataset
+    expected_kpis, expected_event_alerts = _expected(config, messages)
+    env = {**FAST_KPIS, "KAM_WORKER_BATCH_SIZE": "50"}
+    first = pipeline.service(
+        ["worker"], name="first", env={**env, "KAM_WORKER_DATA_DIR": str(pipeline.workdir / "w")}
+    )
+    _publish_accounts(pipeline, config)
+    wait_for(
+        lambda: first.metric("kam_worker_account_updates_total") == config.accounts,
+        what="the accounts",
+        alive=[first],
+    )
+    _publish_events(pipeline, messages)
+    wait_for(
+        lambda: first.metric("kam_worker_events_consumed_total") >= EVENTS // 3,
+        what="a third of the events",
+        alive=[first],
+    )
+    first.kill()
+    processed_before_kill = topic_size(
+        pipeline.kafka, pipeline.topics.enriched, pipeline.topics.partitions
+    )
+    assert 0 < processed_before_kill < EVENTS
+
+    second = pipeline.service(
+        ["worker"], name="second", env={**env, "KAM_WORKER_DATA_DIR": str(pipeline.workdir / "w")}
+    )
+    wait_for(
+        lambda: (
+            topic_size(pipeline.kafka, pipeline.topics.enriched, pipeline.topics.partitions)
+            >= EVENTS
+        ),
+        timeout=120,
+        what="every event enriched after the restart",
+        alive=[second],
+    )
+
+    assert _settle(pipeline, expected_kpis) == expected_kpis
+    alerts = list(_alerts(pipeline))
+    assert {a.alert_key for a in alerts if "kind" not in a.evidence} == expected_event_alerts
+    starts = {(a.alert_key, a.started_at) for a in alerts if "kind" not in a.evidence}
+    assert len({key for key, _ in starts}) == len(starts), "an alert re-fired with a new start"
+
+
+def test_two_workers_give_the_same_results_as_one(
+    pipeline: Pipeline, dataset: tuple[SimulationConfig, list[SimulatedMessage]]
+) -> None:
+    config, messages = dataset
+    expected_kpis, expected_event_alerts = _expected(config, messages)
+    workers = [
+        pipeline.service(
+            ["worker"],
+            name=name,
+            env={**FAST_KPIS, "KAM_WORKER_DATA_DIR": str(pipeline.workdir / name)},
+        )
+        for name in ("one", "two")
+    ]
+    wait_for(
+        lambda: all(w.metric("kam_worker_assigned_partitions") == 2 for w in workers),
+        timeout=90,
+        what="the 4 partitions split 2 + 2",
+        alive=workers,
+    )
+    _publish_accounts(pipeline, config)
+    wait_for(
+        lambda: (
+            sum(w.metric("kam_worker_account_updates_total") for w in workers) == config.accounts
+        ),
+        what="the accounts",
+        alive=workers,
+    )
+    _publish_events(pipeline, messages)
+    wait_for(
+        lambda: sum(w.metric("kam_worker_events_consumed_total") for w in workers) == EVENTS,
+        timeout=120,
+        what="every event consumed",
+        alive=workers,
+    )
+
+    assert all(w.metric("kam_worker_events_consumed_total") > 0 for w in workers)
+    assert (
+        topic_size(pipeline.kafka, pipeline.topics.enriched, pipeline.topics.partitions) == EVENTS
+    )
+    assert _settle(pipeline, expected_kpis) == expected_kpis
+    alerts = list(_alerts(pipeline))
+    assert {a.alert_key for a in alerts if "kind" not in a.evidence} == expected_event_alerts
