@@ -7,7 +7,6 @@ any crash: final KPI values per account x contact point, and the event-rule aler
 from __future__ import annotations
 
 import contextlib
-
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import islice
