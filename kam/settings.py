@@ -131,8 +131,6 @@ class SinkSettings(BaseSettings):
     retry_max_seconds: float = Field(default=30.0, gt=0)
     query_port: int = Field(default=0, ge=0, le=65535)
     """Port of the read-only SQL endpoint served in chdb mode (0: any free port)."""
-    kpi_topic: str | None = None
-    """Topic of KPI snapshots to store in ``kpi_snapshots`` (none read when unset)."""
     group_id: str = "kam-clickhouse-sink"
     """Kafka consumer group of the sink (``python -m sinks``)."""
     session_timeout_ms: int = Field(default=10_000, ge=1000)

@@ -37,7 +37,7 @@ def tables_of(kind: TopicKind, messages: Sequence[SourceMessage]) -> dict[str, l
     """Rows per table for a batch, rows in offset order."""
     tables: dict[str, list[Entry]] = {}
     for message in messages:
-        for table, row in convert(kind, message).items():
+        for table, row in convert(kind, message):
             tables.setdefault(table, []).append(Entry(message, row))
     return tables
 

@@ -201,25 +201,30 @@ def account_rows(doc: Mapping[str, Any], message: SourceMessage) -> dict[str, Ro
     return {"accounts": current, "account_tier_history": (*history, *source)}
 
 
-def kpi_rows(doc: Mapping[str, Any], message: SourceMessage) -> dict[str, Row]:
-    """``kpi_snapshots`` row from {account_id, contact_point, window, kpi, value, computed_at}."""
-    row = (
-        _get(doc, "account_id", str, ""),
-        _get(doc, "contact_point", str, ""),
-        _get(doc, "window", str, ""),
-        _get(doc, "kpi", str, ""),
-        float(_get(doc, "value", (int, float), "")),
-        _time(doc, "computed_at", ""),
-        *_source(message),
-    )
-    return {"kpi_snapshots": row}
+def kpi_rows(doc: Mapping[str, Any], message: SourceMessage) -> list[Row]:
+    """``kpi_snapshots`` rows of a :class:`schemas.KpiUpdate`: one per window x KPI with a value."""
+    account_id = _get(doc, "account_id", str, "")
+    contact_point = _get(doc, "contact_point", str, "")
+    computed_at = _time(doc, "computed_at", "")
+    windows = _object(doc, "windows")
+    rows = []
+    for window, values in windows.items():
+        if not isinstance(values, dict):
+            raise Undecodable("expected an object of KPI values", f"windows.{window}")
+        for kpi, value in values.items():
+            if value is None:
+                continue
+            if not isinstance(value, int | float):
+                raise Undecodable("expected a number", f"windows.{window}.{kpi}")
+            rows.append((account_id, contact_point, window, kpi, float(value), computed_at,
+                         *_source(message)))
+    return rows
 
 
 CONVERTERS: dict[TopicKind, Callable[[Mapping[str, Any], SourceMessage], dict[str, Row]]] = {
     "deadletter": dead_letter_rows,
     "alerts": alert_rows,
     "accounts": account_rows,
-    "kpis": kpi_rows,
 }
 
 
@@ -250,28 +255,37 @@ def rejected_row(message: SourceMessage, error: str) -> Row:
     return failed_row(message, failure_type="sink_rejected", detail=error, field_path=field_path)
 
 
-def convert(kind: TopicKind, message: SourceMessage) -> dict[str, Row]:
-    """Rows per table for one message; an undecodable message gives a ``failed_events`` row.
+def convert(kind: TopicKind, message: SourceMessage) -> list[tuple[str, Row]]:
+    """``(table, row)`` pairs for one message; an undecodable one gives a ``failed_events`` row.
 
-    A tombstone (no value) on the compacted accounts topic gives no row.
+    Most messages give one row per table; a KPI update gives one row per window x KPI. A
+    tombstone (no value) on the compacted accounts topic gives no row.
     """
     if message.value is None and kind == "accounts":
-        return {}
+        return []
     try:
         if kind == "enriched":
-            return touchpoint_ingest_rows(message)
-        if message.value is None:
-            raise Undecodable("message has no value")
-        try:
-            doc = orjson.loads(message.value)
-        except orjson.JSONDecodeError as exc:
-            raise Undecodable(f"not JSON: {exc}") from None
-        if not isinstance(doc, dict):
-            raise Undecodable("not a JSON object")
-        return CONVERTERS[kind](doc, message)
+            return list(touchpoint_ingest_rows(message).items())
+        doc = _document(message)
+        if kind == "kpis":
+            return [("kpi_snapshots", row) for row in kpi_rows(doc, message)]
+        return list(CONVERTERS[kind](doc, message).items())
     except Undecodable as exc:
-        return {
-            "failed_events": failed_row(
-                message, failure_type="sink_undecodable", detail=str(exc), field_path=exc.field_path
-            )
-        }
+        row = failed_row(
+            message, failure_type="sink_undecodable", detail=str(exc), field_path=exc.field_path
+        )
+        return [("failed_events", row)]
+
+
+def _document(message: SourceMessage) -> Mapping[str, Any]:
+    if message.value is None:
+        raise Undecodable("message has no value")
+    try:
+        doc = orjson.loads(message.value)
+    except orjson.JSONDecodeError as exc:
+        raise Undecodable(f"not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise Undecodable("not a JSON object")
+    return doc
+
+

@@ -45,17 +45,15 @@ log = logging.getLogger(__name__)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def sink_routes(topics: TopicSettings, *, kpi_topic: str | None = None) -> dict[str, TopicKind]:
+def sink_routes(topics: TopicSettings) -> dict[str, TopicKind]:
     """Which converter each consumed topic goes through."""
-    routes: dict[str, TopicKind] = {
+    return {
         topics.enriched: "enriched",
         topics.deadletter: "deadletter",
         topics.alerts: "alerts",
         topics.accounts: "accounts",
+        topics.kpis: "kpis",
     }
-    if kpi_topic:
-        routes[kpi_topic] = "kpis"
-    return routes
 
 
 def source_message(message: Message) -> SourceMessage:
@@ -268,7 +266,7 @@ def run_sink(
                 announce=endpoint_file(clickhouse.chdb_path),
             )
             endpoint.start()
-        routes = sink_routes(topics, kpi_topic=sink.kpi_topic)
+        routes = sink_routes(topics)
         writer = ClickHouseWriter(
             backend=store,
             routes=routes,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
-from sinks.rows import COLUMNS, convert, rejected_row
+from sinks.rows import COLUMNS, SourceMessage, convert, rejected_row
 from tests.unit.sinks.samples import (
     KAFKA_TIME,
     T0,
@@ -17,6 +18,28 @@ from tests.unit.sinks.samples import (
     message,
 )
 
+KPI_UPDATE = (
+    b'{"account_id": "a", "contact_point": "support", "tier": "key",'
+    b' "as_of": "2026-03-01T23:00:00Z", "computed_at": "2026-03-02T00:00:00Z",'
+    b' "windows": {"7d": {"csat_avg": 4.5, "nps": null}, "30d": {"csat_avg": 4, "nps": 20}}}'
+)
+
+
+def by_table(kind: str, value: SourceMessage) -> dict[str, Any]:
+    """Rows of one message by table (one row per table for every kind but KPI updates)."""
+    return dict(convert(kind, value))  # type: ignore[arg-type]
+
+
+def test_kpi_update_gives_one_row_per_window_and_kpi_with_a_value() -> None:
+    rows = convert("kpis", message(KPI_UPDATE, offset=4, topic="kpis", partition=1))
+    computed = datetime(2026, 3, 2, tzinfo=UTC)
+    source = ("kpis", 1, 4)
+    assert rows == [
+        ("kpi_snapshots", ("a", "support", "7d", "csat_avg", 4.5, computed, *source)),
+        ("kpi_snapshots", ("a", "support", "30d", "csat_avg", 4.0, computed, *source)),
+        ("kpi_snapshots", ("a", "support", "30d", "nps", 20.0, computed, *source)),
+    ]
+
 
 def test_every_row_matches_its_column_list() -> None:
     samples = {
@@ -24,22 +47,22 @@ def test_every_row_matches_its_column_list() -> None:
         "deadletter": dead_letter_json(),
         "alerts": alert_json(),
         "accounts": b'{"account_id": "acme", "name": "Acme"}',
-        "kpis": b'{"account_id": "a", "contact_point": "support", "window": "7d", "kpi": "csat",'
-        b' "value": 1, "computed_at": "2026-03-02T00:00:00Z"}',
+        "kpis": KPI_UPDATE,
     }
     for kind, value in samples.items():
-        for table, row in convert(kind, message(value)).items():  # type: ignore[arg-type]
+        for table, row in convert(kind, message(value)):  # type: ignore[arg-type]
             assert len(row) == len(COLUMNS[table]), table
 
 
 def test_enriched_touchpoint_goes_to_clickhouse_as_text() -> None:
     value = enriched_json()
-    rows = convert("enriched", message(value, offset=7, topic="enr", partition=3))
+    rows = by_table("enriched", message(value, offset=7, topic="enr", partition=3))
     assert rows == {"touchpoints_ingest": (value.decode(), KAFKA_TIME, "enr", 3, 7)}
 
 
 def test_dead_letter_row_keeps_original_base64() -> None:
-    row = convert("deadletter", message(dead_letter_json(), offset=9, topic="dlq"))["failed_events"]
+    rows = by_table("deadletter", message(dead_letter_json(), offset=9, topic="dlq"))
+    row = rows["failed_events"]
     assert row == (
         "not_json", "expected value at line 1", None, "kam.touchpoints", 2, 41,
         base64.b64encode(b"{oops").decode(), T0, "dlq", 1, 9,
@@ -48,7 +71,7 @@ def test_dead_letter_row_keeps_original_base64() -> None:
 
 def test_alert_row() -> None:
     row = dict(
-        zip(COLUMNS["alerts"], convert("alerts", message(alert_json()))["alerts"], strict=True)
+        zip(COLUMNS["alerts"], by_table("alerts", message(alert_json()))["alerts"], strict=True)
     )
     assert row["alert_key"] == "acme:logistics:otif_low"
     assert row["evidence"] == '{"deliveries":4,"otif":0.5}'
@@ -68,7 +91,7 @@ def test_account_rows_keep_unknown_fields_as_attributes() -> None:
             "override_reason": None,
         }
     )
-    rows = convert("accounts", message(value, offset=3, topic="acc", partition=0))
+    rows = by_table("accounts", message(value, offset=3, topic="acc", partition=0))
     assert rows["accounts"] == (
         "acme", "Acme", "strategic", 88, None, None, None, None, KAFKA_TIME,
         '{"criteria":{"growth":12.5,"purchase_volume":30.0},"override_reason":null}',
@@ -82,7 +105,7 @@ def test_account_rows_keep_unknown_fields_as_attributes() -> None:
 
 
 def test_account_tombstone_gives_no_row() -> None:
-    assert convert("accounts", message(None)) == {}
+    assert by_table("accounts", message(None)) == {}
 
 
 def test_undecodable_messages_become_failed_events() -> None:
@@ -96,16 +119,16 @@ def test_undecodable_messages_become_failed_events() -> None:
         ),
     }
     for value, (failure_type, field_path) in cases.items():
-        rows = convert("alerts", message(value, offset=11))
+        rows = by_table("alerts", message(value, offset=11))
         assert list(rows) == ["failed_events"]
         row = rows["failed_events"]
         assert (row[0], row[2]) == (failure_type, field_path)
         assert base64.b64decode(row[6]) == value
         assert row[7] == KAFKA_TIME
         assert row[3:6] == ("t", 1, 11)
-    none = convert("alerts", message(None))["failed_events"]
+    none = by_table("alerts", message(None))["failed_events"]
     assert none[1] == "message has no value"
-    not_utf8 = convert("enriched", message(b"\xff{}"))["failed_events"]
+    not_utf8 = by_table("enriched", message(b"\xff{}"))["failed_events"]
     assert not_utf8[:3] == ("sink_undecodable", "not UTF-8: invalid start byte at byte 0", None)
 
 
