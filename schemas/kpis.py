@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from schemas.accounts import AccountTier
@@ -14,12 +16,16 @@ class KpiUpdate(BaseModel):
     Sent at most once per throttle interval per account x contact point, not once per event.
     ``windows`` maps a window name (``1h``, ``24h``, ``7d``, ``30d``) to KPI name -> value;
     ``None`` means no data in that window. ``experience_score`` (0-100) is one of the KPIs.
+
+    With ``contact_point="overall"`` the update is the account's health across its contact
+    points: ``experience_score`` (weighted) and ``worst_of_poor`` (1 when ANY contact point
+    scores below the poor threshold, the rule that matters for strategic accounts).
     """
 
     model_config = ConfigDict(frozen=True)
 
     account_id: str
-    contact_point: ContactPoint
+    contact_point: ContactPoint | Literal["overall"]
     tier: AccountTier
     as_of: AwareDatetime
     """End of the windows, in event time (the latest event seen for this key)."""

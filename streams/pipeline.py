@@ -28,7 +28,7 @@ from schemas import (
 )
 from streams.alerting import AlertBook, AlertRulesConfig, KpiSnapshot, bad_experience
 from streams.enrichment import AccountDirectory
-from streams.kpis import ContactPointState, KpiConfig, score_contact_point
+from streams.kpis import ContactPointState, KpiConfig, score_account, score_contact_point
 from streams.state import (
     alerts_key,
     decode_counted,
@@ -41,6 +41,8 @@ from streams.state import (
 from streams.validation import SourceRecord, ValidationPolicy, validate_record
 
 EXPERIENCE_SCORE = "experience_score"
+WORST_OF_POOR = "worst_of_poor"
+OVERALL = "overall"
 Fresh = Mapping[int, list[tuple[int, EnrichedTouchpoint]]]
 """Per source partition: (offset, event) of the events not seen before the last crash."""
 StateWrites = dict[int, dict[str, bytes | None]]
@@ -288,8 +290,44 @@ class TouchpointProcessor:
                     windows=windows,
                 )
             )
+        accounts = {(key.partition, key.account_id) for key in self._kpi_pending}
+        updates += [
+            self._account_health(p, account_id, now, touched) for p, account_id in sorted(accounts)
+        ]
         self._kpi_pending.clear()
         return updates
+
+    def _account_health(
+        self,
+        partition: int,
+        account_id: str,
+        now: datetime,
+        touched: Mapping[_Touched, tuple[ContactPointState, AccountContext]],
+    ) -> KpiUpdate:
+        """The account's experience score across its contact points, with the worst-of flag."""
+        keys = [_Touched(partition, account_id, cp) for cp in ContactPoint]
+        states = {
+            key.contact_point: touched[key][0] if key in touched else self._kpi_state(key)[0]
+            for key in keys
+        }
+        states = {cp: state for cp, state in states.items() if state.hwm is not None}
+        as_of = max(_as_of(state) for state in states.values())
+        windows: dict[str, dict[str, float | None]] = {}
+        for window in self._kpis.windows:
+            snapshots = {cp: s.snapshot(as_of=as_of, window=window) for cp, s in states.items()}
+            health = score_account(snapshots, self._kpis.score)
+            windows[window] = {
+                EXPERIENCE_SCORE: health.score,
+                WORST_OF_POOR: float(health.worst_of_poor),
+            }
+        return KpiUpdate(
+            account_id=account_id,
+            contact_point=OVERALL,
+            tier=self._accounts.context(account_id, at=as_of).tier,
+            as_of=as_of,
+            computed_at=now,
+            windows=windows,
+        )
 
 
 def _as_of(state: ContactPointState) -> datetime:

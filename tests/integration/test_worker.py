@@ -95,7 +95,7 @@ def test_worker_validates_enriches_rolls_kpis_and_alerts(pipeline: Pipeline) -> 
         DeadLetter.model_validate_json(v) for v in read_topic(kafka, topics.deadletter, expected=3)
     ]
     alerts = [Alert.model_validate_json(v) for v in read_topic(kafka, topics.alerts, expected=3)]
-    kpis = [KpiUpdate.model_validate_json(v) for v in read_topic(kafka, topics.kpis, expected=4)]
+    kpis = [KpiUpdate.model_validate_json(v) for v in read_topic(kafka, topics.kpis, expected=7)]
 
     by_id = {item.event.event_id: item for item in enriched}
     assert {i: item.account.tier for i, item in by_id.items()} == {
@@ -127,13 +127,18 @@ def test_worker_validates_enriches_rolls_kpis_and_alerts(pipeline: Pipeline) -> 
     late = next(a for a in alerts if a.rule == "late_delivery")
     assert late.event_ids == ["e1"]
 
-    updates = {(k.account_id, k.contact_point.value): k for k in kpis}
+    updates = {(k.account_id, str(k.contact_point)): k for k in kpis}
     assert sorted(updates) == [
         ("acme", "logistics"),
+        ("acme", "overall"),
         ("acme", "support"),
+        ("globex", "overall"),
         ("globex", "support"),
+        ("initech", "overall"),
         ("initech", "sales"),
     ]
+    # Logistics is poor (one late delivery): the account is poor by the worst-of rule.
+    assert updates["acme", "overall"].windows["7d"]["worst_of_poor"] == 1.0
     logistics = updates["acme", "logistics"].windows["7d"]
     assert (logistics["otif"], logistics["delivery_delay_hours_avg"]) == (0.0, 24.0)
     assert updates["acme", "support"].windows["30d"]["csat_avg"] == 5.0

@@ -25,6 +25,7 @@ from schemas import (
     AlertStatus,
     ContactPoint,
     FailureType,
+    KpiUpdate,
 )
 from streams import pipeline
 from streams.alerting import load_alert_rules
@@ -246,7 +247,7 @@ def test_kpi_alerts_and_update_tier_do_not_depend_on_the_order_within_a_batch() 
     def run(values: list[bytes]) -> tuple[list[tuple[str, str, str]], list[AccountTier]]:
         accounts = directory(standard_before, upgraded)
         outcome = processor({}, accounts=accounts).process(records(values), now=NOW)
-        return summary(outcome.alerts), [k.tier for k in outcome.kpi_updates]
+        return summary(outcome.alerts), [k.tier for k in per_contact_point(outcome)]
 
     # OTIF 1/2 over 7d for an account strategic as of the latest event: KPI alerts fire.
     expected = (
@@ -270,10 +271,37 @@ def test_events_older_than_the_longest_window_are_enriched_but_not_counted() -> 
     )
     assert [i.event.event_id for i in outcome.enriched] == ["e1", "e2"]
     assert outcome.too_late == 1
-    (update,) = outcome.kpi_updates
+    (update,) = per_contact_point(outcome)
     assert (update.windows["30d"]["otif"], update.as_of) == (1.0, NOW - timedelta(hours=1))
     # The old late delivery is too old to alert (max_event_age_hours = 72).
     assert outcome.alerts == []
+
+
+def per_contact_point(outcome: BatchOutcome) -> list[KpiUpdate]:
+    """The KPI updates of contact points (leaving out the accounts' overall health)."""
+    return [u for u in outcome.kpi_updates if u.contact_point != "overall"]
+
+
+def test_account_health_goes_out_with_the_contact_point_updates() -> None:
+    state: dict[str, bytes] = {}
+    outcome = processor(state).process(
+        records(
+            [
+                delivery("e1", at=NOW - timedelta(hours=1), hours_late=24),
+                csat("e2", "acme", 5, at=NOW - timedelta(hours=1)),
+            ]
+        ),
+        now=NOW,
+    )
+    (overall,) = [u for u in outcome.kpi_updates if u.contact_point == "overall"]
+    scores = {
+        u.contact_point: u.windows["7d"]["experience_score"] for u in per_contact_point(outcome)
+    }
+    # Logistics 52.5 (one late delivery) is poor (< 60) even though support is perfect.
+    assert scores == {ContactPoint.LOGISTICS: 52.5, ContactPoint.SUPPORT: 100.0}
+    assert overall.windows["7d"]["worst_of_poor"] == 1.0
+    assert overall.windows["7d"]["experience_score"] is not None
+    assert overall.tier == AccountTier.STRATEGIC
 
 
 # --- watermark and replay ------------------------------------------------------------------
@@ -326,8 +354,8 @@ def test_replayed_events_are_re_emitted_but_counted_once(restart: bool) -> None:
     apply(once, reference)
     key = kpi_key(P, "acme", ContactPoint.LOGISTICS)
     assert state[key] == once[key]
-    (update,) = second.kpi_updates
-    (expected,) = reference.kpi_updates
+    (update,) = per_contact_point(second)
+    (expected,) = per_contact_point(reference)
     assert (update.windows, update.as_of) == (expected.windows, expected.as_of)
     assert update.windows["7d"]["otif"] == 14 / 15
     assert update.windows["7d"]["delivery_delay_hours_avg"] == 2 / 15
@@ -513,7 +541,7 @@ def test_kpi_updates_are_throttled_per_key(monkeypatch: pytest.MonkeyPatch) -> N
         now=NOW,
     )
     apply(state, first)
-    assert [(k.account_id, k.contact_point, k.tier) for k in first.kpi_updates] == [
+    assert [(k.account_id, k.contact_point, k.tier) for k in per_contact_point(first)] == [
         ("acme", ContactPoint.LOGISTICS, AccountTier.STRATEGIC),
         ("acme", ContactPoint.SUPPORT, AccountTier.STRATEGIC),
         ("globex", ContactPoint.SUPPORT, AccountTier.STANDARD),
@@ -532,7 +560,7 @@ def test_kpi_updates_are_throttled_per_key(monkeypatch: pytest.MonkeyPatch) -> N
 
     clock[0] = 110.0
     tick_at = NOW + timedelta(minutes=6)
-    (update,) = worker.tick(now=tick_at).kpi_updates
+    (update,) = per_contact_point(worker.tick(now=tick_at))
     assert (update.account_id, update.contact_point, update.tier) == (
         "acme",
         ContactPoint.LOGISTICS,
