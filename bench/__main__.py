@@ -1,0 +1,100 @@
+"""Run every benchmark against one local broker and print one summary table.
+
+    .venv/bin/python -m bench [--only worker latency memory sink] [sizes, see --help]
+
+Each benchmark compares with a baseline run side by side in the same run (raw confluent-kafka
+consumer, one bulk insert, an idle worker) or with an absolute target; see docs/benchmarks.md.
+The defaults finish in about six minutes on two shared cores; raise the sizes for longer runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import bench_latency, bench_memory, bench_worker, sink
+from bench.common import BenchError, Result, format_table
+from kam.localkafka import local_kafka
+
+BENCHMARKS = ("sink", "worker", "latency", "memory")
+
+
+def machine() -> str:
+    load = Path("/proc/loadavg").read_text().split()[:3]
+    return (
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC, {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"load average {' '.join(load)}"
+    )
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=list(BENCHMARKS))
+    parser.add_argument("--events", type=int, default=50_000, help="worker: touchpoints")
+    parser.add_argument("--accounts", type=int, default=2_000, help="worker: accounts")
+    parser.add_argument("--rate", type=float, default=5_000, help="latency: touchpoints/s")
+    parser.add_argument("--seconds", type=float, default=10, help="latency: load duration")
+    parser.add_argument("--bad-fraction", type=float, default=0.02, help="latency: measured")
+    parser.add_argument("--memory-accounts", type=int, default=100_000, help="memory: accounts")
+    parser.add_argument("--sink-rows", type=int, default=50_000, help="sink: rows")
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    print(f"start: {machine()}", flush=True)
+    results: list[Result] = []
+    failures: list[str] = []
+
+    def attempt(name: str, run: Callable[[], list[Result]]) -> None:
+        if name not in args.only:
+            return
+        began = time.monotonic()
+        try:
+            results.extend(run())
+        except BenchError as error:
+            failures.append(f"{name}: {error}")
+            print(f"{name} FAILED: {error}", file=sys.stderr, flush=True)
+        print(f"{name}: {time.monotonic() - began:.0f}s", flush=True)
+
+    attempt("sink", lambda: sink.run(rows=args.sink_rows))
+    if set(args.only) - {"sink"}:
+        with local_kafka() as bootstrap, tempfile.TemporaryDirectory(prefix="kam-bench-") as tmp:
+            workdir = Path(tmp)
+            attempt(
+                "worker",
+                lambda: bench_worker.run(
+                    bootstrap=bootstrap, workdir=workdir, events=args.events,
+                    accounts=args.accounts,
+                ),
+            )  # fmt: skip
+            attempt(
+                "latency",
+                lambda: bench_latency.run(
+                    bootstrap=bootstrap, workdir=workdir, rate=args.rate, seconds=args.seconds,
+                    bad_fraction=args.bad_fraction,
+                ),
+            )  # fmt: skip
+            attempt(
+                "memory",
+                lambda: bench_memory.run(
+                    bootstrap=bootstrap, workdir=workdir, accounts=args.memory_accounts
+                ),
+            )
+    print(f"end: {machine()}\n")
+    print(format_table(results))
+    for failure in failures:
+        print(f"FAILED {failure}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

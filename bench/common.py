@@ -1,0 +1,274 @@
+"""What the benchmarks share: results and their table, a worker on fresh topics, Kafka helpers.
+
+Every benchmark measures a ratio to a baseline run side by side in the same run (or an absolute
+figure against the project's target) and returns :class:`Result` rows; nothing here asserts a
+time. Loads and waits are bounded in count and time; processes started here are always stopped.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka.admin import NewTopic
+
+from kam.errors import KamError
+from kam.kafka_admin import ensure_topics, pipeline_topics
+from kam.localkafka import free_port
+from kam.processes import ServiceProcess
+from kam.settings import KafkaSettings, TopicSettings
+
+T = TypeVar("T")
+REPO = Path(__file__).resolve().parent.parent
+PARTITIONS = 4
+Direction = Literal["at_least", "at_most"]
+
+
+class BenchError(KamError):
+    """A benchmark could not complete (a wait timed out or a process died)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Result:
+    """One row of the summary table.
+
+    With ``compare="ratio"`` the target bounds ``measured / baseline``; with ``"value"`` it
+    bounds ``measured`` itself (the baseline is then context, such as an idle worker's RSS).
+    """
+
+    metric: str
+    measured: float
+    unit: str
+    baseline: float | None = None
+    target: float | None = None
+    direction: Direction = "at_least"
+    compare: Literal["ratio", "value"] = "ratio"
+
+    @property
+    def ratio(self) -> float | None:
+        return self.measured / self.baseline if self.baseline else None
+
+    @property
+    def met(self) -> bool | None:
+        checked = self.ratio if self.compare == "ratio" else self.measured
+        if self.target is None or checked is None:
+            return None
+        return checked >= self.target if self.direction == "at_least" else checked <= self.target
+
+    def target_text(self) -> str:
+        if self.target is None:
+            return "-"
+        sign = ">=" if self.direction == "at_least" else "<="
+        unit = "x" if self.compare == "ratio" else f" {self.unit}"
+        return f"{sign} {self.target:g}{unit}"
+
+
+def _number(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+    return f"{text} {unit}".rstrip()
+
+
+def format_table(results: Sequence[Result]) -> str:
+    """The summary table: metric, measured, baseline, ratio, target, met?"""
+    header = ("metric", "measured", "baseline", "ratio", "target", "met?")
+    rows = [
+        (
+            r.metric,
+            _number(r.measured, r.unit),
+            _number(r.baseline, r.unit),
+            "-" if r.ratio is None else f"{r.ratio:.2f}x",
+            r.target_text(),
+            {True: "yes", False: "NO", None: "-"}[r.met],
+        )
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    rule = "  ".join("-" * w for w in widths)
+    head = "  ".join(cell.ljust(w) for cell, w in zip(header, widths, strict=True))
+    return "\n".join([head, rule, *lines])
+
+
+def wait_until(
+    condition: Callable[[], T],
+    *,
+    timeout: float,
+    what: str,
+    alive: Sequence[ServiceProcess] = (),
+    interval: float = 0.1,
+) -> T:
+    """Poll ``condition`` until truthy; :class:`BenchError` after ``timeout`` or a dead process."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for process in alive:
+            if not process.running():
+                raise BenchError(f"{process.name} exited:\n{process.log_tail()}")
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise BenchError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+def kafka_producer(kafka: KafkaSettings, **extra: str | int) -> Producer:
+    """A producer with the Java-compatible partitioner, as source systems must use."""
+    return Producer({**kafka.confluent_config(), "partitioner": "murmur2_random", **extra})
+
+
+def produce_one(
+    producer: Producer,
+    topic: str,
+    key: bytes | None,
+    value: bytes,
+    on_delivery: Callable[[KafkaError | None, Message], None] | None = None,
+) -> None:
+    """Publish one record, waiting for room when the producer's local queue is full."""
+    while True:
+        try:
+            producer.produce(topic, key=key, value=value, on_delivery=on_delivery)
+            return
+        except BufferError:
+            producer.poll(0.05)
+
+
+def produce_all(
+    producer: Producer, topic: str, records: Iterable[tuple[bytes | None, bytes]]
+) -> None:
+    """Publish every record, then wait until the broker has all of them."""
+    for key, value in records:
+        produce_one(producer, topic, key, value)
+        producer.poll(0)
+    if producer.flush(60) != 0:
+        raise BenchError(f"records to {topic} not delivered within 60 s")
+
+
+class TopicSize:
+    """Records in a topic (sum of its partitions' high watermarks), through one open client."""
+
+    def __init__(self, *, kafka: KafkaSettings, topic: str, partitions: int = PARTITIONS) -> None:
+        self.topic = topic
+        self.partitions = partitions
+        self._consumer = Consumer({**kafka.confluent_config(), "group.id": "kam-bench-sizer"})
+
+    def records(self) -> int:
+        return sum(
+            self._consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=10)[1]
+            for p in range(self.partitions)
+        )
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+def assigned_consumer(kafka: KafkaSettings, topic: str, partitions: int = PARTITIONS) -> Consumer:
+    """A group-less consumer assigned every partition of ``topic`` from the beginning."""
+    consumer = Consumer(
+        {
+            **kafka.confluent_config(),
+            "group.id": f"kam-bench-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "enable.partition.eof": False,
+        }
+    )
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    return consumer
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of a process in MiB (``VmRSS`` in ``/proc/<pid>/status``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise BenchError(f"no VmRSS for process {pid}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pipeline:
+    """Fresh topics, group and data directory for one benchmark, and its worker processes."""
+
+    kafka: KafkaSettings
+    topics: TopicSettings
+    workdir: Path
+    env: dict[str, str]
+
+    def worker(self, *, name: str = "worker") -> ServiceProcess:
+        """A ``kam worker`` process with its own metrics port (not started yet)."""
+        return ServiceProcess(
+            command=["worker"],
+            env={**self.env, "KAM_WORKER_DATA_DIR": str(self.workdir / name)},
+            log_path=self.workdir / "logs" / f"{name}.log",
+            name=name,
+            metrics_port=free_port(),
+        )
+
+
+def new_pipeline(
+    *,
+    bootstrap: str,
+    workdir: Path,
+    label: str,
+    topic_config: Mapping[str, Mapping[str, str]] | None = None,
+) -> Pipeline:
+    """Create a fresh set of pipeline topics; ``topic_config`` adds configs by topic role.
+
+    For example ``{"alerts": {"message.timestamp.type": "LogAppendTime"}}``.
+    """
+    suffix = uuid.uuid4().hex[:8]
+    names = {
+        name: f"bench-{label}-{suffix}.{name}"
+        for name, info in TopicSettings.model_fields.items()
+        if info.annotation is str
+    }
+    topics = TopicSettings(**names, partitions=PARTITIONS)
+    kafka = KafkaSettings(bootstrap_servers=bootstrap)
+    extra = {names[role]: dict(config) for role, config in (topic_config or {}).items()}
+    wanted = [
+        NewTopic(t.topic, num_partitions=t.num_partitions, replication_factor=1,
+                 config={**t.config, **extra.get(t.topic, {})})
+        for t in pipeline_topics(topics)
+    ]  # fmt: skip
+    ensure_topics(kafka, wanted)
+    env = {f"KAM_TOPIC_{key.upper()}": value for key, value in names.items()}
+    env |= {
+        "KAM_TOPIC_PARTITIONS": str(PARTITIONS),
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "KAM_WORKER_APP_ID": f"kam-bench-{label}-{suffix}",
+        "KAM_ALERTS_RULES_PATH": str(REPO / "config" / "alert_rules.toml"),
+        "CLICKHOUSE_CHDB_PATH": str(workdir / "chdb"),
+    }
+    return Pipeline(kafka=kafka, topics=topics, workdir=workdir / label, env=env)
+
+
+@contextmanager
+def running(process: ServiceProcess) -> Iterator[ServiceProcess]:
+    """Start ``process`` and always stop it when the block ends."""
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def load_accounts(
+    pipeline: Pipeline, worker: ServiceProcess, records: Sequence[tuple[bytes, bytes]]
+) -> None:
+    """Publish account records and wait until the worker has applied all of them."""
+    metric = "kam_worker_account_updates_total"
+    expected = worker.metric(metric) + len(records)
+    produce_all(kafka_producer(pipeline.kafka), pipeline.topics.accounts, records)
+    wait_until(
+        lambda: worker.metric(metric) >= expected,
+        timeout=60 + len(records) / 500,
+        what=f"the worker to apply {len(records)} accounts",
+        alive=[worker],
+        interval=0.25,
+    )
