@@ -196,6 +196,14 @@ def _db_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _schemas(args: argparse.Namespace) -> int:
+    from schemas.export import export
+
+    for path in export():
+        print("wrote", path)
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from kam.demo import DemoOptions, run_demo
 
@@ -252,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("sink", _sink, "run the ClickHouse sink until SIGTERM")
     command("notify", _notify, "run the alert notifier until SIGTERM")
     command("topics", _topics, "create the pipeline's topics if they do not exist")
+    command("schemas", _schemas, "write the JSON Schema files of the event catalogue")
 
     demo = command("demo", _demo, "run the whole pipeline on a local broker and summarise it")
     demo.add_argument("--duration", type=float, default=30.0, help="seconds of events")
