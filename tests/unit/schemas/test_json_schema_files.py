@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from schemas import EVENT_TYPES
 from schemas.export import DOCUMENTS, SCHEMA_DIR, render
 
