@@ -20,7 +20,7 @@ import orjson
 
 from schemas import Account
 
-TopicKind = Literal["enriched", "deadletter", "alerts", "accounts", "kpis"]
+TopicKind = Literal["enriched", "deadletter", "alerts", "accounts", "kpis", "undeliverable"]
 
 SOURCE = ("source_topic", "source_partition", "source_offset")
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -49,6 +49,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "kpi_snapshots": (
         "account_id", "contact_point", "window", "kpi", "value", "computed_at", *SOURCE,
+    ),
+    "undeliverable_notifications": (
+        "notification_id", "receiver", "receiver_kind", "channel", "reason", "attempts",
+        "last_error", "last_status", "alert_keys", "account_ids", "alerts", "first_attempt_at",
+        "failed_at", *SOURCE,
     ),
 }  # fmt: skip
 """Insert column order of every table the sink writes."""
@@ -153,9 +158,7 @@ def dead_letter_rows(doc: Mapping[str, Any], message: SourceMessage) -> dict[str
 
 def alert_rows(doc: Mapping[str, Any], message: SourceMessage) -> dict[str, Row]:
     """``alerts`` row from one :class:`schemas.Alert` state."""
-    event_ids = doc.get("event_ids", [])
-    if not isinstance(event_ids, list) or not all(isinstance(i, str) for i in event_ids):
-        raise Undecodable("event_ids: expected a list of strings", field_path="event_ids")
+    event_ids = _strings(doc, "event_ids")
     row = (
         _get(doc, "alert_key", str, ""),
         _get(doc, "account_id", str, ""),
@@ -175,6 +178,34 @@ def alert_rows(doc: Mapping[str, Any], message: SourceMessage) -> dict[str, Row]
         *_source(message),
     )
     return {"alerts": row}
+
+
+def _strings(doc: Mapping[str, Any], key: str) -> list[str]:
+    values = doc.get(key, [])
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise Undecodable(f"{key}: expected a list of strings", field_path=key)
+    return values
+
+
+def undeliverable_rows(doc: Mapping[str, Any], message: SourceMessage) -> dict[str, Row]:
+    """``undeliverable_notifications`` row from one notifier ``UndeliverableNotification``."""
+    row = (
+        _get(doc, "notification_id", str, ""),
+        _get(doc, "receiver", str, ""),
+        _get(doc, "receiver_kind", str, ""),
+        _opt(doc, "channel", str, ""),
+        _get(doc, "reason", str, ""),
+        _get(doc, "attempts", int, ""),
+        _get(doc, "last_error", str, ""),
+        _opt(doc, "last_status", int, ""),
+        _strings(doc, "alert_keys"),
+        _strings(doc, "account_ids"),
+        _json_text(doc.get("alerts", [])),
+        _time(doc, "first_attempt_at", ""),
+        _time(doc, "failed_at", ""),
+        *_source(message),
+    )
+    return {"undeliverable_notifications": row}
 
 
 def account_rows(doc: Mapping[str, Any], message: SourceMessage) -> dict[str, Row]:
@@ -216,8 +247,17 @@ def kpi_rows(doc: Mapping[str, Any], message: SourceMessage) -> list[Row]:
                 continue
             if not isinstance(value, int | float):
                 raise Undecodable("expected a number", f"windows.{window}.{kpi}")
-            rows.append((account_id, contact_point, window, kpi, float(value), computed_at,
-                         *_source(message)))
+            rows.append(
+                (
+                    account_id,
+                    contact_point,
+                    window,
+                    kpi,
+                    float(value),
+                    computed_at,
+                    *_source(message),
+                )
+            )
     return rows
 
 
@@ -225,6 +265,7 @@ CONVERTERS: dict[TopicKind, Callable[[Mapping[str, Any], SourceMessage], dict[st
     "deadletter": dead_letter_rows,
     "alerts": alert_rows,
     "accounts": account_rows,
+    "undeliverable": undeliverable_rows,
 }
 
 
@@ -287,5 +328,3 @@ def _document(message: SourceMessage) -> Mapping[str, Any]:
     if not isinstance(doc, dict):
         raise Undecodable("not a JSON object")
     return doc
-
-

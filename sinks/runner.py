@@ -53,6 +53,7 @@ def sink_routes(topics: TopicSettings) -> dict[str, TopicKind]:
         topics.alerts: "alerts",
         topics.accounts: "accounts",
         topics.kpis: "kpis",
+        topics.undeliverable: "undeliverable",
     }
 
 

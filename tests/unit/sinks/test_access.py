@@ -15,7 +15,12 @@ from sinks.query_endpoint import QueryEndpoint, ask_endpoint, endpoint_file
 
 def test_migrate_then_query_directly(tmp_path: Path) -> None:
     clickhouse = ClickHouseSettings(chdb_path=tmp_path / "chdb", database="kam_cli")
-    assert migrate(clickhouse) == ["0001_core_tables", "0002_rollups", "0003_touchpoint_ingest"]
+    assert migrate(clickhouse) == [
+        "0001_core_tables",
+        "0002_rollups",
+        "0003_touchpoint_ingest",
+        "0004_undeliverable_notifications",
+    ]
     assert migrate(clickhouse) == []
     assert run_sql(clickhouse, "SELECT count() FROM touchpoints", fmt="TSV") == "0\n"
 

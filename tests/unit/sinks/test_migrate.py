@@ -94,6 +94,7 @@ def test_packaged_schema_is_idempotent(chdb_store: ChdbBackend) -> None:
         ["touchpoints_parse_mv", "MaterializedView"],
         ["touchpoints_parsed", "Null"],
         ["touchpoints_refuse_mv", "MaterializedView"],
+        ["undeliverable_notifications", "MergeTree"],
     ]
     undocumented = chdb_store.query(
         "SELECT table, name FROM system.columns WHERE database = 'kam' AND comment = ''"
