@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -61,14 +60,32 @@ UNKNOWN_ACCOUNT = _event("e4", "initech", "order_placed", {"order_id": "o1", "am
 NOT_JSON = b"{oops"
 UNKNOWN_TYPE = _event("e5", "acme", "parcel_teleported", {})
 BAD_SCORE = _event("e6", "acme", "nps_submitted", {"score": 11})
+NOT_UTF8 = b"\xff\xfe{}"
+NEXT_VERSION = orjson.dumps({**orjson.loads(HAPPY_CSAT), "event_id": "e7", "schema_version": 2})
+OVERSIZE = _event("e8", "acme", "quote_requested", {"quote_id": "q" * 70_000})
+FROM_THE_FUTURE = orjson.dumps(
+    {
+        **orjson.loads(HAPPY_CSAT),
+        "event_id": "e9",
+        "occurred_at": (NOW + timedelta(hours=2)).isoformat(),
+    }
+)
+INVALID = {
+    "not_json": NOT_JSON,
+    "unknown_event_type": UNKNOWN_TYPE,
+    "schema_violation": BAD_SCORE,
+    "not_utf8": NOT_UTF8,
+    "unsupported_schema_version": NEXT_VERSION,
+    "oversize": OVERSIZE,
+    "future_event_time": FROM_THE_FUTURE,
+}
+"""One message per dead-letter type, by the failure type it must get."""
 TOUCHPOINTS = [
     (b"acme", LATE_DELIVERY),
     (b"acme", HAPPY_CSAT),
     (b"globex", UNHAPPY_STANDARD),
     (b"initech", UNKNOWN_ACCOUNT),
-    (b"acme", NOT_JSON),
-    (b"acme", UNKNOWN_TYPE),
-    (b"acme", BAD_SCORE),
+    *[(b"acme", raw) for raw in INVALID.values()],
 ]
 
 
@@ -92,7 +109,8 @@ def test_worker_validates_enriches_rolls_kpis_and_alerts(pipeline: Pipeline) -> 
         for v in read_topic(kafka, topics.enriched, expected=4)
     ]
     letters = [
-        DeadLetter.model_validate_json(v) for v in read_topic(kafka, topics.deadletter, expected=3)
+        DeadLetter.model_validate_json(v)
+        for v in read_topic(kafka, topics.deadletter, expected=len(INVALID))
     ]
     alerts = [Alert.model_validate_json(v) for v in read_topic(kafka, topics.alerts, expected=3)]
     kpis = [KpiUpdate.model_validate_json(v) for v in read_topic(kafka, topics.kpis, expected=7)]
@@ -109,10 +127,8 @@ def test_worker_validates_enriches_rolls_kpis_and_alerts(pipeline: Pipeline) -> 
     assert by_id["e2"].bad_experience is None
     assert by_id["e3"].bad_experience is not None
 
-    assert Counter(letter.failure_type.value for letter in letters) == Counter(
-        {"not_json": 1, "unknown_event_type": 1, "schema_violation": 1}
-    )
-    assert {letter.original for letter in letters} == {NOT_JSON, UNKNOWN_TYPE, BAD_SCORE}
+    assert {letter.failure_type.value: letter.original for letter in letters} == INVALID
+    assert len(letters) == len(INVALID)
     violation = next(letter for letter in letters if letter.failure_type == "schema_violation")
     assert violation.field_path == "payload.score"
 
