@@ -228,6 +228,7 @@ def _count(outcome: BatchOutcome) -> None:
     metrics.KPI_UPDATES.inc(len(outcome.kpi_updates))
     metrics.EVENTS_REPLAYED.inc(outcome.replayed)
     metrics.EVENTS_TOO_LATE.inc(outcome.too_late)
+    metrics.EVENTS_DUPLICATE.inc(outcome.duplicates)
 
 
 def _source_records(events: Sequence[EventT[Any]]) -> list[SourceRecord]:

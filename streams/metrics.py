@@ -56,3 +56,7 @@ ASSIGNED_PARTITIONS = Gauge(
     "kam_worker_assigned_partitions",
     "Touchpoint partitions this worker owns after the last rebalance.",
 )
+EVENTS_DUPLICATE = Counter(
+    "kam_worker_events_duplicate_total",
+    "Events whose id was already counted (published twice): stored, not counted again in KPIs.",
+)

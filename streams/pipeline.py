@@ -30,9 +30,11 @@ from streams.alerting import AlertBook, AlertRulesConfig, KpiSnapshot, bad_exper
 from streams.enrichment import AccountDirectory
 from streams.kpis import ContactPointState, KpiConfig, score_account, score_contact_point
 from streams.state import (
+    RECENT_EVENTS,
     alerts_key,
     decode_counted,
     encode_counted,
+    event_fingerprint,
     kpi_key,
     offset_key,
     parse_key,
@@ -62,6 +64,8 @@ class BatchOutcome:
     """Events at or below their partition's watermark: re-emitted, not counted again."""
     too_late: int = 0
     """Events older than the longest KPI window: kept and enriched, not in any KPI."""
+    duplicates: int = 0
+    """Events whose id was already counted (a source system sent them twice)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,33 +203,37 @@ class TouchpointProcessor:
         Each state is stored with the offset of the last event it counted, so an event is
         counted once even when a crash left only part of a batch's writes behind.
         """
-        states: dict[_Touched, tuple[ContactPointState, int]] = {}
+        states: dict[_Touched, tuple[ContactPointState, int, list[int]]] = {}
         for partition, items in fresh.items():
             for offset, item in items:
                 event = item.event
                 key = _Touched(partition, event.account_id, event.contact_point)
-                state, counted = states.get(key) or self._kpi_state(key)
-                if offset <= counted:
+                state, counted, recent = states.get(key) or self._kpi_state(key)
+                fingerprint = event_fingerprint(event.event_id)
+                if offset <= counted or fingerprint in recent:
+                    outcome.duplicates += offset > counted
                     continue
                 if state.apply(event, now=now) == "too_late":
                     outcome.too_late += 1
-                states[key] = (state, offset)
+                recent = [*recent[1 - RECENT_EVENTS :], fingerprint]
+                states[key] = (state, offset, recent)
         touched = {}
-        for key, (state, counted) in states.items():
+        for key, (state, counted, recent) in states.items():
             outcome.state_writes[key.partition][
                 kpi_key(key.partition, key.account_id, key.contact_point)
-            ] = encode_counted(counted, state.to_bytes())
+            ] = encode_counted(counted, recent, state.to_bytes())
             # The account as it was at the key's latest event, whatever the order in the batch.
             touched[key] = (state, self._accounts.context(key.account_id, at=_as_of(state)))
         return touched
 
-    def _kpi_state(self, key: _Touched) -> tuple[ContactPointState, int]:
-        """The stored KPI state of ``key`` and the offset of the last event it counted."""
+    def _kpi_state(self, key: _Touched) -> tuple[ContactPointState, int, list[int]]:
+        """The stored KPI state of ``key``, the offset of the last event it counted and the
+        fingerprints of its last event ids."""
         raw = self._state.get(kpi_key(key.partition, key.account_id, key.contact_point))
         if raw is None:
-            return ContactPointState(contact_point=key.contact_point, config=self._kpis), -1
-        counted, encoded = decode_counted(raw)
-        return ContactPointState.from_bytes(encoded, config=self._kpis), counted
+            return ContactPointState(contact_point=key.contact_point, config=self._kpis), -1, []
+        counted, recent, encoded = decode_counted(raw)
+        return ContactPointState.from_bytes(encoded, config=self._kpis), counted, recent
 
     def _windows(
         self, state: ContactPointState, contact_point: ContactPoint

@@ -7,7 +7,8 @@ they are re-emitted (at-least-once) but never counted twice.
 
 A batch's writes are not atomic (a crash can keep some keys and lose others), so each KPI
 state also carries the offset of the last event it counted: a key whose state was written
-before a crash skips exactly the events it already holds.
+before a crash skips exactly the events it already holds. It also remembers the last few event
+ids it counted, so an event a source system publishes twice is counted once.
 
 Every key starts with the source partition, so a worker can tell which entries it owns after
 a rebalance.
@@ -15,7 +16,9 @@ a rebalance.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import struct
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from schemas import ContactPoint
@@ -47,11 +50,27 @@ def watermark(state: Mapping[str, bytes], partition: int) -> int:
     return int(raw) if raw is not None else -1
 
 
-def encode_counted(offset: int, state: bytes) -> bytes:
-    """A state prefixed with the source offset of the last event it counted."""
-    return offset.to_bytes(8, "big", signed=True) + state
+RECENT_EVENTS = 8
+"""Event ids remembered per KPI state, so a source system re-sending an event is not counted."""
+_HEADER = struct.Struct(">qB")
+_ID = struct.Struct(">Q")
 
 
-def decode_counted(raw: bytes) -> tuple[int, bytes]:
-    """``(offset of the last event counted, state)`` from :func:`encode_counted` bytes."""
-    return int.from_bytes(raw[:8], "big", signed=True), raw[8:]
+def event_fingerprint(event_id: str) -> int:
+    """A stable 64-bit fingerprint of an event id (the same in every process)."""
+    return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "big")
+
+
+def encode_counted(offset: int, recent: Sequence[int], state: bytes) -> bytes:
+    """A state prefixed with the offset of the last event it counted and the fingerprints of
+    the last :data:`RECENT_EVENTS` event ids it counted."""
+    kept = recent[-RECENT_EVENTS:]
+    return _HEADER.pack(offset, len(kept)) + b"".join(_ID.pack(f) for f in kept) + state
+
+
+def decode_counted(raw: bytes) -> tuple[int, list[int], bytes]:
+    """``(offset, recent fingerprints, state)`` from :func:`encode_counted` bytes."""
+    offset, count = _HEADER.unpack_from(raw)
+    start = _HEADER.size
+    recent = [_ID.unpack_from(raw, start + i * _ID.size)[0] for i in range(count)]
+    return offset, recent, raw[start + count * _ID.size :]

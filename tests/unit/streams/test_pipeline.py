@@ -362,6 +362,22 @@ def test_replayed_events_are_re_emitted_but_counted_once(restart: bool) -> None:
     assert update.as_of == NOW - timedelta(hours=2) + timedelta(minutes=14)
 
 
+def test_an_event_published_twice_is_counted_once() -> None:
+    late = delivery("e1", at=NOW - timedelta(hours=2), hours_late=2)
+    on_time = delivery("e2", at=NOW - timedelta(hours=1))
+    state: dict[str, bytes] = {}
+    first = processor(state).process(records([late, on_time]), now=NOW)
+    apply(state, first)
+    again = processor(state).process(records([late], first_offset=2), now=NOW)
+    apply(state, again)
+    assert (again.duplicates, again.replayed, len(again.enriched)) == (1, 0, 1)
+    third = delivery("e3", at=NOW - timedelta(minutes=30))
+    (update,) = per_contact_point(
+        processor(state).process(records([third], first_offset=3), now=NOW)
+    )
+    assert update.windows["7d"]["otif"] == 2 / 3  # 1 late of 3, not 2 of 4
+
+
 def test_a_fully_replayed_batch_changes_no_kpi_or_alert_state() -> None:
     values = replay_events()[:5]
     state: dict[str, bytes] = {}
