@@ -31,6 +31,7 @@ from bench.common import (
     Result,
     TopicSize,
     assigned_consumer,
+    check_alive,
     format_table,
     kafka_producer,
     load_accounts,
@@ -161,6 +162,7 @@ def alert_latencies(
                 for event_id in orjson.loads(message.value())["event_ids"]:
                     if event_id in sent_at and event_id not in latencies:
                         latencies[event_id] = appended - sent_at[event_id]
+            check_alive(worker)
             if batch:
                 quiet_since = time.monotonic()
             elif time.monotonic() - quiet_since > QUIET_SECONDS and (

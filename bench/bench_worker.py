@@ -27,6 +27,7 @@ from bench.common import (
     Result,
     TopicSize,
     assigned_consumer,
+    check_alive,
     format_table,
     kafka_producer,
     load_accounts,
@@ -68,8 +69,9 @@ def observe_worker(
     deadline = time.monotonic() + timeout
     try:
         while consumed_at is None or enriched_at is None:
-            if time.monotonic() > deadline or not worker.running():
-                raise BenchError(f"worker did not process {events} events:\n{worker.log_tail()}")
+            if time.monotonic() > deadline:
+                raise BenchError(f"worker did not process {events} events in {timeout:.0f}s")
+            check_alive(worker)
             now, consumed = time.monotonic(), worker.metric("kam_worker_events_consumed_total")
             if first is None and consumed > 0:
                 first = (now, consumed)

@@ -97,6 +97,25 @@ def format_table(results: Sequence[Result]) -> str:
     return "\n".join([head, rule, *lines])
 
 
+CRASH_MARK = b"Crashed reason="
+"""What Faust logs when an agent dies; its supervisor restarts it, so the process lives on."""
+_log_offsets: dict[Path, int] = {}
+
+
+def check_alive(process: ServiceProcess) -> None:
+    """:class:`BenchError` when the process exited or logged an agent crash since last checked."""
+    if not process.running():
+        raise BenchError(f"{process.name} exited:\n{process.log_tail()}")
+    offset = _log_offsets.get(process.log_path, 0)
+    with process.log_path.open("rb") as log:
+        log.seek(offset)
+        fresh = log.read()
+    _log_offsets[process.log_path] = offset + len(fresh)
+    if CRASH_MARK in fresh:
+        line = fresh[fresh.index(CRASH_MARK) :].split(b"\n", 1)[0].decode(errors="replace")
+        raise BenchError(f"{process.name}: an agent crashed ({line}), see {process.log_path}")
+
+
 def wait_until(
     condition: Callable[[], T],
     *,
@@ -109,8 +128,7 @@ def wait_until(
     deadline = time.monotonic() + timeout
     while True:
         for process in alive:
-            if not process.running():
-                raise BenchError(f"{process.name} exited:\n{process.log_tail()}")
+            check_alive(process)
         result = condition()
         if result:
             return result
