@@ -18,6 +18,8 @@ class FailureType(StrEnum):
     UNSUPPORTED_SCHEMA_VERSION = "unsupported_schema_version"
     OVERSIZE = "oversize"
     FUTURE_EVENT_TIME = "future_event_time"
+    PROCESSING_ERROR = "processing_error"
+    """The worker failed on a valid-looking event (a bug); kept here instead of being lost."""
 
 
 def _from_base64(value: Any) -> Any:

@@ -8,6 +8,7 @@ Kafka and no Faust here: :mod:`streams.app` feeds batches in and sends the outco
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -40,8 +41,9 @@ from streams.state import (
     parse_key,
     watermark,
 )
-from streams.validation import SourceRecord, ValidationPolicy, validate_record
+from streams.validation import SourceRecord, ValidationPolicy, processing_error, validate_record
 
+log = logging.getLogger(__name__)
 EXPERIENCE_SCORE = "experience_score"
 WORST_OF_POOR = "worst_of_poor"
 OVERALL = "overall"
@@ -66,6 +68,18 @@ class BatchOutcome:
     """Events older than the longest KPI window: kept and enriched, not in any KPI."""
     duplicates: int = 0
     """Events whose id was already counted (a source system sent them twice)."""
+
+    def extend(self, other: BatchOutcome) -> None:
+        """Add a later outcome of the same batch to this one (later state writes win)."""
+        self.enriched += other.enriched
+        self.dead_letters += other.dead_letters
+        self.alerts += other.alerts
+        self.kpi_updates += other.kpi_updates
+        for partition, writes in other.state_writes.items():
+            self.state_writes[partition].update(writes)
+        self.replayed += other.replayed
+        self.too_late += other.too_late
+        self.duplicates += other.duplicates
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +120,24 @@ class TouchpointProcessor:
 
     # --- batches ---------------------------------------------------------------------------
     def process(self, records: Sequence[SourceRecord], *, now: datetime) -> BatchOutcome:
+        """The batch's outcome; a record that trips a bug becomes a ``processing_error``
+        dead letter instead of stopping its partition (the rest is processed one by one)."""
+        try:
+            return self._process(records, now=now)
+        except Exception:
+            log.exception("a batch of %d records failed; isolating the culprit", len(records))
+        outcome = BatchOutcome()
+        for record in records:
+            try:
+                outcome.extend(self._process([record], now=now))
+            except Exception as error:
+                log.exception(
+                    "record %s:%d:%d failed", record.topic, record.partition, record.offset
+                )
+                outcome.dead_letters.append(processing_error(record, error, now=now))
+        return outcome
+
+    def _process(self, records: Sequence[SourceRecord], *, now: datetime) -> BatchOutcome:
         outcome = BatchOutcome()
         marks = {p: watermark(self._state, p) for p in {r.partition for r in records}}
         fresh: dict[int, list[tuple[int, EnrichedTouchpoint]]] = defaultdict(list)
@@ -287,6 +319,8 @@ class TouchpointProcessor:
             else:
                 state = self._kpi_state(key)[0]
                 context = self._accounts.context(key.account_id, at=_as_of(state))
+            if state.hwm is None:
+                continue  # nothing counted yet (e.g. only events from too far ahead)
             as_of, windows = self._windows(state, key.contact_point)
             updates.append(
                 KpiUpdate(
@@ -299,9 +333,10 @@ class TouchpointProcessor:
                 )
             )
         accounts = {(key.partition, key.account_id) for key in self._kpi_pending}
-        updates += [
-            self._account_health(p, account_id, now, touched) for p, account_id in sorted(accounts)
-        ]
+        for partition, account_id in sorted(accounts):
+            health = self._account_health(partition, account_id, now, touched)
+            if health is not None:
+                updates.append(health)
         self._kpi_pending.clear()
         return updates
 
@@ -311,14 +346,17 @@ class TouchpointProcessor:
         account_id: str,
         now: datetime,
         touched: Mapping[_Touched, tuple[ContactPointState, AccountContext]],
-    ) -> KpiUpdate:
-        """The account's experience score across its contact points, with the worst-of flag."""
+    ) -> KpiUpdate | None:
+        """The account's experience score across its contact points, with the worst-of flag
+        (``None`` while none of its contact points has counted an event)."""
         keys = [_Touched(partition, account_id, cp) for cp in ContactPoint]
         states = {
             key.contact_point: touched[key][0] if key in touched else self._kpi_state(key)[0]
             for key in keys
         }
         states = {cp: state for cp, state in states.items() if state.hwm is not None}
+        if not states:
+            return None
         as_of = max(_as_of(state) for state in states.values())
         windows: dict[str, dict[str, float | None]] = {}
         for window in self._kpis.windows:

@@ -76,6 +76,19 @@ def validate_record(
     )
 
 
+def processing_error(record: SourceRecord, error: Exception, *, now: datetime) -> DeadLetter:
+    """The dead letter of a record that made the worker fail: kept, never lost or retried."""
+    return DeadLetter(
+        failure_type=FailureType.PROCESSING_ERROR,
+        detail=f"{type(error).__name__}: {error}"[:2000],
+        source_topic=record.topic,
+        source_partition=record.partition,
+        source_offset=record.offset,
+        original=record.value or b"",
+        received_at=now,
+    )
+
+
 def _check_event_time(
     occurred_at: datetime, now: datetime, policy: ValidationPolicy
 ) -> Rejection | None:

@@ -362,6 +362,49 @@ def test_replayed_events_are_re_emitted_but_counted_once(restart: bool) -> None:
     assert update.as_of == NOW - timedelta(hours=2) + timedelta(minutes=14)
 
 
+def test_a_record_that_trips_a_bug_is_dead_lettered_and_the_rest_processed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = pipeline.bad_experience
+
+    def failing(event: Any, rules: Any) -> Any:
+        if event.event_id == "poison":
+            raise ZeroDivisionError("division by zero")
+        return real(event, rules)
+
+    monkeypatch.setattr(pipeline, "bad_experience", failing)
+    batch = [
+        csat("e1", "acme", 5, at=NOW - timedelta(hours=1)),
+        csat("poison", "acme", 5, at=NOW - timedelta(hours=1)),
+        csat("e3", "acme", 4, at=NOW - timedelta(hours=1)),
+    ]
+    outcome = processor({}).process(records(batch), now=NOW)
+    assert [i.event.event_id for i in outcome.enriched] == ["e1", "e3"]
+    (letter,) = outcome.dead_letters
+    assert (letter.failure_type, letter.source_offset, letter.detail) == (
+        FailureType.PROCESSING_ERROR,
+        1,
+        "ZeroDivisionError: division by zero",
+    )
+    assert letter.original == batch[1]
+    assert outcome.state_writes[P][offset_key(P)] == b"2"
+
+
+def test_events_from_too_far_ahead_give_no_kpi_update() -> None:
+    too_early = delivery("e1", at=NOW + timedelta(minutes=4))  # valid: within the clock skew
+    worker = TouchpointProcessor(
+        accounts=directory(ACME),
+        state={},
+        policy=ValidationPolicy(),
+        kpis=KpiConfig(max_future_skew=timedelta(minutes=1)),
+        alert_rules=RULES,
+        kpi_interval=0.0,
+    )
+    outcome = worker.process(records([too_early]), now=NOW)
+    assert [i.event.event_id for i in outcome.enriched] == ["e1"]
+    assert outcome.kpi_updates == []
+
+
 def test_an_event_published_twice_is_counted_once() -> None:
     late = delivery("e1", at=NOW - timedelta(hours=2), hours_late=2)
     on_time = delivery("e2", at=NOW - timedelta(hours=1))
