@@ -43,6 +43,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=5_000, help="latency: touchpoints/s")
     parser.add_argument("--seconds", type=float, default=10, help="latency: load duration")
     parser.add_argument("--bad-fraction", type=float, default=0.02, help="latency: measured")
+    parser.add_argument(
+        "--low-rate", type=float, default=500, help="latency: a second, sustainable rate (0: off)"
+    )
     parser.add_argument("--memory-accounts", type=int, default=100_000, help="memory: accounts")
     parser.add_argument("--sink-rows", type=int, default=50_000, help="sink: rows")
     return parser.parse_args()
@@ -83,6 +86,14 @@ def main() -> int:
                     bad_fraction=args.bad_fraction,
                 ),
             )  # fmt: skip
+            if args.low_rate:
+                attempt(
+                    "latency",
+                    lambda: bench_latency.run(
+                        bootstrap=bootstrap, workdir=workdir, rate=args.low_rate,
+                        seconds=args.seconds, bad_fraction=args.bad_fraction,
+                    ),
+                )  # fmt: skip
             attempt(
                 "memory",
                 lambda: bench_memory.run(

@@ -51,6 +51,9 @@ SEED = 20260302
 WARMUP_EVENTS = 2_000
 TICKS_PER_SECOND = 100
 QUIET_SECONDS = 5.0
+TARGET_RATE = 5_000
+P99_TARGET_MS = 250
+"""The project's target: p99 event -> alert at most 250 ms at 5,000 events/s."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,20 +223,21 @@ def run(
         flush=True,
     )
     quantiles = {"p50": 0.50, "p95": 0.95, "p99": 0.99, "max": 1.0}
+    at = f"@{rate:,.0f}/s"
     return [
         Result(
-            metric="input rate achieved (events/s)", measured=publication.rate, unit="/s",
+            metric=f"input rate achieved {at} (events/s)", measured=publication.rate, unit="/s",
             baseline=rate, target=0.95,
         ),
         Result(
-            metric="bad events with an alert", measured=len(latencies), unit="",
+            metric=f"bad events with an alert {at}", measured=len(latencies), unit="",
             baseline=measured, target=1.0,
         ),
         *[
             Result(
-                metric=f"event -> alert {name} (ms)", measured=percentile(latencies, q),
-                unit="ms", target=250 if name == "p99" else None, direction="at_most",
-                compare="value",
+                metric=f"event -> alert {name} {at} (ms)", measured=percentile(latencies, q),
+                unit="ms", target=P99_TARGET_MS if name == "p99" and rate >= TARGET_RATE else None,
+                direction="at_most", compare="value",
             )
             for name, q in quantiles.items()
         ],

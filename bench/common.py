@@ -84,7 +84,7 @@ def format_table(results: Sequence[Result]) -> str:
             r.metric,
             _number(r.measured, r.unit),
             _number(r.baseline, r.unit),
-            "-" if r.ratio is None else f"{r.ratio:.2f}x",
+            "-" if r.ratio is None else f"{r.ratio:.2f}x" if r.ratio >= 0.1 else f"{r.ratio:.1e}x",
             r.target_text(),
             {True: "yes", False: "NO", None: "-"}[r.met],
         )
