@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from kam.errors import KamError
 from schemas import FailureType
-
-
-@dataclass(frozen=True, slots=True)
-class FieldIssue:
-    """One reason a document is not a valid touchpoint: where (dotted path) and what."""
-
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
+from schemas.validation import FieldIssue
 
 
 class ProducerError(KamError):

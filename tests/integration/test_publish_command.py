@@ -58,7 +58,8 @@ def test_publish_file_with_valid_and_invalid_lines(
     assert out.getvalue().splitlines() == [
         "line 2: schema_violation: payload.delivered_qty: "
         "Input should be greater than or equal to 0",
-        'line 4: unknown_event_type: event_type: unknown event type "carrier_pigeon"',
+        "line 4: unknown_event_type: event_type: "
+        'unknown event type "carrier_pigeon" (not in the catalogue)',
         "line 6: not_utf8: not UTF-8: invalid start byte at byte 0",
         f"6 lines: 3 published, 3 rejected, 0 failed (topic {topics.touchpoints})",
     ]

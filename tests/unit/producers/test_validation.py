@@ -55,19 +55,37 @@ def test_schema_violation_lists_every_field_without_the_tag() -> None:
 @pytest.mark.parametrize(
     ("document", "failure_type", "issue"),
     [
-        ("{nope", FailureType.NOT_JSON,
-         FieldIssue("", "Invalid JSON: key must be a string at line 1 column 2")),
-        (b"\xff{}", FailureType.NOT_UTF8,
-         FieldIssue("", "not UTF-8: invalid start byte at byte 0")),
-        (nps(event_type="fax_received"), FailureType.UNKNOWN_EVENT_TYPE,
-         FieldIssue("event_type", 'unknown event type "fax_received"')),
-        ({"account_id": "acct-1"}, FailureType.SCHEMA_VIOLATION,
-         FieldIssue("event_type", "missing")),
-        ("[1]", FailureType.SCHEMA_VIOLATION, FieldIssue("", "Input should be an object")),
-        (nps(schema_version=2), FailureType.UNSUPPORTED_SCHEMA_VERSION,
-         FieldIssue("schema_version", "Input should be 1")),
-        (nps(occurred_at="2026-03-02T10:00:00"), FailureType.SCHEMA_VIOLATION,
-         FieldIssue("occurred_at", "Input should have timezone info")),
+        (
+            "{nope",
+            FailureType.NOT_JSON,
+            FieldIssue("", "Invalid JSON: key must be a string at line 1 column 2"),
+        ),
+        (
+            b"\xff{}",
+            FailureType.NOT_UTF8,
+            FieldIssue("", "not UTF-8: invalid start byte at byte 0"),
+        ),
+        (
+            nps(event_type="fax_received"),
+            FailureType.UNKNOWN_EVENT_TYPE,
+            FieldIssue("event_type", 'unknown event type "fax_received" (not in the catalogue)'),
+        ),
+        (
+            {"account_id": "acct-1"},
+            FailureType.SCHEMA_VIOLATION,
+            FieldIssue("event_type", "missing"),
+        ),
+        ("[1]", FailureType.NOT_JSON, FieldIssue("", "expected a JSON object")),
+        (
+            nps(schema_version=2),
+            FailureType.UNSUPPORTED_SCHEMA_VERSION,
+            FieldIssue("schema_version", "Input should be 1"),
+        ),
+        (
+            nps(occurred_at="2026-03-02T10:00:00"),
+            FailureType.SCHEMA_VIOLATION,
+            FieldIssue("occurred_at", "Input should have timezone info"),
+        ),
     ],
 )
 def test_failure_types_match_the_dead_letter_ones(
