@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from schemas import ContactPoint, Priority, contact_point_of
+from schemas.sla import SUPPORT_SLA_MINUTES
 
 Payload = dict[str, Any]
 Render = Callable[[random.Random, datetime], Payload]
@@ -21,13 +22,7 @@ Render = Callable[[random.Random, datetime], Payload]
 H = 3600.0
 D = 24 * H
 
-SLA_MINUTES: dict[Priority, tuple[int, int]] = {
-    Priority.URGENT: (10, 120),
-    Priority.HIGH: (60, 480),
-    Priority.NORMAL: (240, 1440),
-    Priority.LOW: (480, 4320),
-}
-"""(first response, resolution) targets in minutes, as in ``config/alert_rules.toml``."""
+SLA_MINUTES = SUPPORT_SLA_MINUTES
 
 
 @dataclass(frozen=True, slots=True)

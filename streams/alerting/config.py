@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Self, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from schemas import ALERTING_TIERS, AccountTier, Priority, Severity
+from schemas.sla import SUPPORT_SLA_MINUTES
 from streams.alerting.exceptions import AlertRulesError
 from streams.alerting.kpis import KPIS
 
@@ -63,10 +64,8 @@ class SlaTarget(_Frozen):
 
 
 DEFAULT_SLA: dict[Priority, SlaTarget] = {
-    Priority.URGENT: SlaTarget(first_response_minutes=10, resolution_minutes=120),
-    Priority.HIGH: SlaTarget(first_response_minutes=60, resolution_minutes=480),
-    Priority.NORMAL: SlaTarget(first_response_minutes=240, resolution_minutes=1440),
-    Priority.LOW: SlaTarget(first_response_minutes=480, resolution_minutes=4320),
+    priority: SlaTarget(first_response_minutes=reply, resolution_minutes=resolve)
+    for priority, (reply, resolve) in SUPPORT_SLA_MINUTES.items()
 }
 
 

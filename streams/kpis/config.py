@@ -10,10 +10,10 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from schemas.sla import SUPPORT_SLA_MINUTES
 from schemas.touchpoints import ContactPoint, Priority
 from streams.kpis.catalogue import KPI_NAMES
 
-_H = 3600
 _D = 86400
 
 
@@ -138,16 +138,11 @@ class ScoreConfig(BaseModel):
 
 
 def _default_sla() -> dict[Priority, SlaTarget]:
-    def target(reply_s: int, resolve_s: int) -> SlaTarget:
-        return SlaTarget(
-            first_response=timedelta(seconds=reply_s), resolution=timedelta(seconds=resolve_s)
-        )
-
     return {
-        Priority.URGENT: target(600, 2 * _H),
-        Priority.HIGH: target(_H, 8 * _H),
-        Priority.NORMAL: target(4 * _H, 24 * _H),
-        Priority.LOW: target(8 * _H, 72 * _H),
+        priority: SlaTarget(
+            first_response=timedelta(minutes=reply), resolution=timedelta(minutes=resolve)
+        )
+        for priority, (reply, resolve) in SUPPORT_SLA_MINUTES.items()
     }
 
 
