@@ -10,13 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-import aiohttp
 import orjson
 
 from schemas.alerts import Alert, AlertStatus
 from sinks.notify.config import AlertmanagerReceiver as AlertmanagerConfig
 from sinks.notify.grouping import Batch
-from sinks.notify.receivers.base import post_json
+from sinks.notify.receivers.base import HttpReceiver, post_json
 from sinks.notify.render import Message, RenderedAlert
 
 ALERTS_PATH = "/api/v2/alerts"
@@ -63,19 +62,10 @@ def alertmanager_alert(
     return body
 
 
-class AlertmanagerReceiver:
+class AlertmanagerReceiver(HttpReceiver[AlertmanagerConfig]):
     """Posts every alert of a batch in one request."""
 
     kind: Literal["alertmanager"] = "alertmanager"
-
-    def __init__(
-        self, *, name: str, config: AlertmanagerConfig, session: aiohttp.ClientSession,
-        timeout: float,
-    ) -> None:
-        self.name = name
-        self._config = config
-        self._session = session
-        self._timeout = timeout
 
     async def send(self, batch: Batch, message: Message) -> None:
         now = datetime.now(UTC)
@@ -85,6 +75,9 @@ class AlertmanagerReceiver:
         ]
         url = self._config.url.get_secret_value().rstrip("/") + ALERTS_PATH
         await post_json(
-            self._session, receiver=self.name, url=url, body=orjson.dumps(body),
+            self._session,
+            receiver=self.name,
+            url=url,
+            body=orjson.dumps(body),
             timeout=self._timeout,
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 import aiohttp
 
@@ -19,6 +19,7 @@ from sinks.notify.exceptions import DeliveryError, RetryableDeliveryError
 from sinks.notify.grouping import Batch
 from sinks.notify.render import Message
 
+ConfigT = TypeVar("ConfigT")
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
 MAX_ERROR_BODY = 200
 USER_AGENT = "kam-pulse-notifier/1"
@@ -31,6 +32,18 @@ class Receiver(Protocol):
     kind: ReceiverKind
 
     async def send(self, batch: Batch, message: Message) -> None: ...
+
+
+class HttpReceiver(Generic[ConfigT]):
+    """What every receiver that POSTs to an HTTP endpoint holds."""
+
+    def __init__(
+        self, *, name: str, config: ConfigT, session: aiohttp.ClientSession, timeout: float
+    ) -> None:
+        self.name = name
+        self._config = config
+        self._session = session
+        self._timeout = timeout
 
 
 def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import aiohttp
 import orjson
 
 from schemas.alerts import Alert, AlertStatus, Severity
 from sinks.notify.config import PagerDutyReceiver as PagerDutyConfig
 from sinks.notify.dedup import bounded_key
 from sinks.notify.grouping import Batch
-from sinks.notify.receivers.base import post_json
+from sinks.notify.receivers.base import HttpReceiver, post_json
 from sinks.notify.render import Message, RenderedAlert, account_label
 
 MAX_SUMMARY = 1024
@@ -59,25 +58,19 @@ def pagerduty_event(alert: Alert, rendered: RenderedAlert, *, routing_key: str) 
     return event
 
 
-class PagerDutyReceiver:
+class PagerDutyReceiver(HttpReceiver[PagerDutyConfig]):
     """Sends the alerts of a batch one event each (PagerDuty groups by ``dedup_key``)."""
 
     kind: Literal["pagerduty"] = "pagerduty"
-
-    def __init__(
-        self, *, name: str, config: PagerDutyConfig, session: aiohttp.ClientSession,
-        timeout: float,
-    ) -> None:
-        self.name = name
-        self._config = config
-        self._session = session
-        self._timeout = timeout
 
     async def send(self, batch: Batch, message: Message) -> None:
         routing_key = self._config.routing_key.get_secret_value()
         for alert, rendered in zip(batch.alerts, message.alerts, strict=True):
             body = orjson.dumps(pagerduty_event(alert, rendered, routing_key=routing_key))
             await post_json(
-                self._session, receiver=self.name, url=self._config.url.get_secret_value(),
-                body=body, timeout=self._timeout,
+                self._session,
+                receiver=self.name,
+                url=self._config.url.get_secret_value(),
+                body=body,
+                timeout=self._timeout,
             )

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import aiohttp
 import orjson
 
 from sinks.notify.config import SlackReceiver as SlackConfig
 from sinks.notify.grouping import Batch
-from sinks.notify.receivers.base import post_json
+from sinks.notify.receivers.base import HttpReceiver, post_json
 from sinks.notify.render import Message
 
 MAX_SECTIONS = 45
@@ -39,20 +38,15 @@ def slack_message(
     return body
 
 
-class SlackReceiver:
+class SlackReceiver(HttpReceiver[SlackConfig]):
     kind: Literal["slack"] = "slack"
-
-    def __init__(
-        self, *, name: str, config: SlackConfig, session: aiohttp.ClientSession, timeout: float
-    ) -> None:
-        self.name = name
-        self._config = config
-        self._session = session
-        self._timeout = timeout
 
     async def send(self, batch: Batch, message: Message) -> None:
         body = slack_message(message, channel=batch.channel, username=self._config.username)
         await post_json(
-            self._session, receiver=self.name, url=self._config.url.get_secret_value(),
-            body=orjson.dumps(body), timeout=self._timeout,
+            self._session,
+            receiver=self.name,
+            url=self._config.url.get_secret_value(),
+            body=orjson.dumps(body),
+            timeout=self._timeout,
         )

@@ -11,7 +11,7 @@ import orjson
 
 from sinks.notify.config import WebhookReceiver as WebhookConfig
 from sinks.notify.grouping import Batch
-from sinks.notify.receivers.base import post_json
+from sinks.notify.receivers.base import HttpReceiver, post_json
 from sinks.notify.render import Message
 from sinks.notify.signing import NOTIFICATION_ID_HEADER, signed_headers
 
@@ -40,17 +40,19 @@ def webhook_body(batch: Batch, message: Message) -> dict[str, Any]:
     }
 
 
-class WebhookReceiver:
+class WebhookReceiver(HttpReceiver[WebhookConfig]):
     kind: Literal["webhook"] = "webhook"
 
     def __init__(
-        self, *, name: str, config: WebhookConfig, session: aiohttp.ClientSession,
-        timeout: float, clock: Callable[[], float] = time.time,
+        self,
+        *,
+        name: str,
+        config: WebhookConfig,
+        session: aiohttp.ClientSession,
+        timeout: float,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self.name = name
-        self._config = config
-        self._session = session
-        self._timeout = timeout
+        super().__init__(name=name, config=config, session=session, timeout=timeout)
         self._clock = clock
 
     async def send(self, batch: Batch, message: Message) -> None:
@@ -61,6 +63,10 @@ class WebhookReceiver:
             NOTIFICATION_ID_HEADER: batch.notification_id,
         }
         await post_json(
-            self._session, receiver=self.name, url=self._config.url.get_secret_value(),
-            body=body, timeout=self._timeout, headers=headers,
+            self._session,
+            receiver=self.name,
+            url=self._config.url.get_secret_value(),
+            body=body,
+            timeout=self._timeout,
+            headers=headers,
         )
