@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -50,6 +50,8 @@ OVERALL = "overall"
 Fresh = Mapping[int, list[tuple[int, EnrichedTouchpoint]]]
 """Per source partition: (offset, event) of the events not seen before the last crash."""
 StateWrites = dict[int, dict[str, bytes | None]]
+Windows = dict[str, dict[str, float | None]]
+"""Window name -> KPI name -> value."""
 """Per source partition: state key -> new value (``None`` deletes the key)."""
 
 
@@ -116,6 +118,8 @@ class TouchpointProcessor:
         self._kpi_interval = kpi_interval
         self._next_kpi_flush = float("-inf")
         self._kpi_pending: set[_Touched] = set()
+        self._kpi_resend: set[_Touched] = set()
+        """Keys only replayed since the last flush: their update is sent again, unjudged."""
         self._partition_of: dict[str, int] = {}
 
     # --- batches ---------------------------------------------------------------------------
@@ -141,6 +145,7 @@ class TouchpointProcessor:
         outcome = BatchOutcome()
         marks = {p: watermark(self._state, p) for p in {r.partition for r in records}}
         fresh: dict[int, list[tuple[int, EnrichedTouchpoint]]] = defaultdict(list)
+        seen: list[tuple[SourceRecord, EnrichedTouchpoint]] = []
         for record in records:
             result = validate_record(record, now=now, policy=self._policy)
             if isinstance(result, DeadLetter):
@@ -148,26 +153,21 @@ class TouchpointProcessor:
                 continue
             item = self._enrich(result, now)
             outcome.enriched.append(item)
+            seen.append((record, item))
             if record.offset <= marks[record.partition]:
                 outcome.replayed += 1  # counted before a crash; its KPIs are sent again
                 event = item.event
-                self._kpi_pending.add(
+                self._kpi_resend.add(
                     _Touched(record.partition, event.account_id, event.contact_point)
                 )
             else:
                 fresh[record.partition].append((record.offset, item))
-        self._restore_alerts(fresh)
+        self._restore_alerts({(r.partition, i.event.account_id) for r, i in seen})
         touched = self._roll_kpis(fresh, outcome, now)
-        snapshots = [
-            snapshot
-            for key, (state, context) in touched.items()
-            if context.tier in ALERTING_TIERS or self._book.tracks(key.account_id)
-            for snapshot in self._snapshots(key, state, context)
-        ]
         events = [item for items in fresh.values() for _, item in items]
+        outcome.kpi_updates, snapshots = self._due_kpis(now, touched)
         outcome.alerts = self._book.evaluate(now=now, events=events, snapshots=snapshots)
         self._collect_alert_states(outcome)
-        outcome.kpi_updates = self._due_kpi_updates(now, touched)
         for record in records:  # last: the watermark follows the states it covers
             marks[record.partition] = max(marks[record.partition], record.offset)
         for partition, mark in marks.items():
@@ -177,9 +177,9 @@ class TouchpointProcessor:
     def tick(self, *, now: datetime) -> BatchOutcome:
         """Time-driven work with no new events: repeats, quiet resolves, throttled KPIs."""
         outcome = BatchOutcome()
-        outcome.alerts = self._book.evaluate(now=now)
+        outcome.kpi_updates, snapshots = self._due_kpis(now, {})
+        outcome.alerts = self._book.evaluate(now=now, snapshots=snapshots)
         self._collect_alert_states(outcome)
-        outcome.kpi_updates = self._due_kpi_updates(now, {})
         return outcome
 
     # --- ownership after rebalances --------------------------------------------------------
@@ -202,30 +202,30 @@ class TouchpointProcessor:
             self._book.restore(account_id, None)
             del self._partition_of[account_id]
         self._kpi_pending = {key for key in self._kpi_pending if key.partition not in gone}
+        self._kpi_resend = {key for key in self._kpi_resend if key.partition not in gone}
         self._book.drain_changes()
 
     # --- steps -----------------------------------------------------------------------------
     def _enrich(self, event: Touchpoint, now: datetime) -> EnrichedTouchpoint:
         context = self._accounts.context(event.account_id, at=event.occurred_at)
         bad = bad_experience(event, self._rules.event_rules_for(context.tier))
-        return EnrichedTouchpoint(
+        # Its parts are validated models already: construct without validating them again.
+        return EnrichedTouchpoint.model_construct(
             event=event,
             account=context,
             bad_experience=bad.summary if bad else None,
             processed_at=now,
         )
 
-    def _restore_alerts(self, fresh: Fresh) -> None:
+    def _restore_alerts(self, accounts: Iterable[tuple[int, str]]) -> None:
         """Bring the alert states of accounts seen for the first time into the book."""
-        for partition, items in fresh.items():
-            for _, item in items:
-                account_id = item.event.account_id
-                if account_id in self._partition_of:
-                    continue
-                self._partition_of[account_id] = partition
-                raw = self._state.get(alerts_key(partition, account_id))
-                if raw is not None:
-                    self._book.restore(account_id, orjson.loads(raw))
+        for partition, account_id in accounts:
+            if account_id in self._partition_of:
+                continue
+            self._partition_of[account_id] = partition
+            raw = self._state.get(alerts_key(partition, account_id))
+            if raw is not None:
+                self._book.restore(account_id, orjson.loads(raw))
 
     def _roll_kpis(
         self, fresh: Fresh, outcome: BatchOutcome, now: datetime
@@ -269,7 +269,7 @@ class TouchpointProcessor:
 
     def _windows(
         self, state: ContactPointState, contact_point: ContactPoint
-    ) -> tuple[datetime, dict[str, dict[str, float | None]]]:
+    ) -> tuple[datetime, Windows]:
         """Every window's KPIs as of the latest event time, with the experience score."""
         as_of = _as_of(state)
         windows: dict[str, dict[str, float | None]] = {}
@@ -279,49 +279,36 @@ class TouchpointProcessor:
             windows[window] = scored
         return as_of, windows
 
-    def _snapshots(
-        self, key: _Touched, state: ContactPointState, context: AccountContext
-    ) -> list[KpiSnapshot]:
-        as_of, windows = self._windows(state, key.contact_point)
-        return [
-            KpiSnapshot(
-                account_id=key.account_id,
-                account=context,
-                contact_point=key.contact_point,
-                window=window,
-                values=values,
-                as_of=as_of,
-            )
-            for window, values in windows.items()
-        ]
-
     def _collect_alert_states(self, outcome: BatchOutcome) -> None:
         for account_id, bundle in self._book.drain_changes().items():
             partition = self._partition_of[account_id]
             value = orjson.dumps(bundle) if bundle else None
             outcome.state_writes[partition][alerts_key(partition, account_id)] = value
 
-    def _due_kpi_updates(
+    def _due_kpis(
         self,
         now: datetime,
         touched: Mapping[_Touched, tuple[ContactPointState, AccountContext]],
-    ) -> list[KpiUpdate]:
-        """Throttled KPI updates: every ``kpi_interval`` s, one per key touched since the last."""
+    ) -> tuple[list[KpiUpdate], list[KpiSnapshot]]:
+        """Every ``kpi_interval`` s, for each key touched since the last time: its KPI update,
+        its account's health, and the snapshots the KPI alert rules need (computed once).
+
+        Event-level alerts do not wait for this; KPI rules judge trends, not single events.
+        """
         self._kpi_pending.update(touched)
         clock = time.monotonic()
-        if clock < self._next_kpi_flush or not self._kpi_pending:
-            return []
+        due = self._kpi_pending | self._kpi_resend
+        if clock < self._next_kpi_flush or not due:
+            return [], []
         self._next_kpi_flush = clock + self._kpi_interval
-        updates = []
-        for key in sorted(self._kpi_pending, key=lambda k: (k.account_id, k.contact_point)):
-            if key in touched:
-                state, context = touched[key]
-            else:
-                state = self._kpi_state(key)[0]
-                context = self._accounts.context(key.account_id, at=_as_of(state))
+        updates: list[KpiUpdate] = []
+        snapshots: list[KpiSnapshot] = []
+        computed: dict[_Touched, tuple[datetime, Windows]] = {}
+        for key in sorted(due, key=lambda k: (k.account_id, k.contact_point)):
+            state, context = touched.get(key) or self._stored(key)
             if state.hwm is None:
                 continue  # nothing counted yet (e.g. only events from too far ahead)
-            as_of, windows = self._windows(state, key.contact_point)
+            as_of, windows = computed[key] = self._windows(state, key.contact_point)
             updates.append(
                 KpiUpdate(
                     account_id=key.account_id,
@@ -332,35 +319,50 @@ class TouchpointProcessor:
                     windows=windows,
                 )
             )
-        accounts = {(key.partition, key.account_id) for key in self._kpi_pending}
-        for partition, account_id in sorted(accounts):
-            health = self._account_health(partition, account_id, now, touched)
-            if health is not None:
-                updates.append(health)
+            judged = key in self._kpi_pending
+            if judged and (context.tier in ALERTING_TIERS or self._book.tracks(key.account_id)):
+                snapshots += [
+                    KpiSnapshot(
+                        account_id=key.account_id,
+                        account=context,
+                        contact_point=key.contact_point,
+                        window=window,
+                        values=values,
+                        as_of=as_of,
+                    )
+                    for window, values in windows.items()
+                ]
+        for partition, account_id in sorted({(k.partition, k.account_id) for k in computed}):
+            updates.append(self._account_health(partition, account_id, now, computed))
         self._kpi_pending.clear()
-        return updates
+        self._kpi_resend.clear()
+        return updates, snapshots
+
+    def _stored(self, key: _Touched) -> tuple[ContactPointState, AccountContext]:
+        state = self._kpi_state(key)[0]
+        return state, self._accounts.context(key.account_id, at=_as_of(state))
 
     def _account_health(
         self,
         partition: int,
         account_id: str,
         now: datetime,
-        touched: Mapping[_Touched, tuple[ContactPointState, AccountContext]],
-    ) -> KpiUpdate | None:
-        """The account's experience score across its contact points, with the worst-of flag
-        (``None`` while none of its contact points has counted an event)."""
-        keys = [_Touched(partition, account_id, cp) for cp in ContactPoint]
-        states = {
-            key.contact_point: touched[key][0] if key in touched else self._kpi_state(key)[0]
-            for key in keys
-        }
-        states = {cp: state for cp, state in states.items() if state.hwm is not None}
-        if not states:
-            return None
-        as_of = max(_as_of(state) for state in states.values())
-        windows: dict[str, dict[str, float | None]] = {}
+        computed: MutableMapping[_Touched, tuple[datetime, Windows]],
+    ) -> KpiUpdate:
+        """The account's experience score across its contact points, with the worst-of flag."""
+        per_contact_point: dict[ContactPoint, Windows] = {}
+        for contact_point in ContactPoint:
+            key = _Touched(partition, account_id, contact_point)
+            if key not in computed:
+                state = self._kpi_state(key)[0]
+                if state.hwm is None:
+                    continue
+                computed[key] = self._windows(state, contact_point)
+            per_contact_point[contact_point] = computed[key][1]
+        as_of = max(computed[_Touched(partition, account_id, cp)][0] for cp in per_contact_point)
+        windows: Windows = {}
         for window in self._kpis.windows:
-            snapshots = {cp: s.snapshot(as_of=as_of, window=window) for cp, s in states.items()}
+            snapshots = {cp: values[window] for cp, values in per_contact_point.items()}
             health = score_account(snapshots, self._kpis.score)
             windows[window] = {
                 EXPERIENCE_SCORE: health.score,
