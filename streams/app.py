@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,11 +28,13 @@ from streams import metrics
 from streams.alerting import AlertRulesConfig
 from streams.enrichment import AccountDirectory, add_version
 from streams.kpis import KpiConfig
+from streams.outputs import OutputProducer
 from streams.pipeline import BatchOutcome, StateWrites, TouchpointProcessor
 from streams.tables import BatchTable, batch_table, writing_partition
 from streams.validation import SourceRecord, ValidationPolicy
 
 log = logging.getLogger(__name__)
+EXIT_UNACKNOWLEDGED = 75  # EX_TEMPFAIL: restart me
 RAW_VALUES: dict[str, Any] = {"key_type": str, "value_type": bytes}
 """Tables keyed by text (JSON) with raw bytes values (Faust picks the codecs from the types):
 the pure core decodes only what a batch touches."""
@@ -107,10 +110,7 @@ def create_app(
     app = _faust_app(kafka=kafka, topics=topics, worker=worker)
     touchpoints = _raw_topic(app, topics.touchpoints, topics.partitions)
     accounts_topic = _raw_topic(app, topics.accounts, topics.partitions)
-    outputs = {
-        name: _raw_topic(app, getattr(topics, name), topics.partitions)
-        for name in ("enriched", "deadletter", "alerts", "kpis")
-    }
+    output = OutputProducer(kafka=kafka)
     accounts = app.Table("accounts", partitions=topics.partitions, **RAW_VALUES)
     state = batch_table(app, "state", partitions=topics.partitions, **RAW_VALUES)
     processor = TouchpointProcessor(
@@ -130,21 +130,9 @@ def create_app(
     async def apply_account_updates(stream: faust.StreamT[bytes]) -> None:
         """Keep the accounts table (a short history per account) in step with its topic."""
         async for event in stream.events():
-            key = event.key.decode() if event.key else None
-            if event.value is None:  # tombstone: the account was removed
-                if key is not None:
-                    accounts.pop(key, None)
-                metrics.ACCOUNT_UPDATES.labels("deleted").inc()
-                continue
-            try:
-                account = Account.model_validate_json(event.value)
-            except ValidationError as error:
-                metrics.ACCOUNT_UPDATES.labels("invalid").inc()
-                letter = _account_dead_letter(event, error)
-                await outputs["deadletter"].send(key=event.key, value=_dumps(letter))
-                continue
-            accounts[account.account_id] = add_version(accounts.get(account.account_id), account)
-            metrics.ACCOUNT_UPDATES.labels("applied").inc()
+            letter = _apply_account(accounts, event)
+            if letter is not None:
+                await output.send([(topics.deadletter, event.key, _dumps(letter))])
 
     @app.agent(touchpoints)
     async def process_touchpoints(stream: faust.StreamT[bytes]) -> None:
@@ -153,15 +141,20 @@ def create_app(
             worker.batch_size, within=worker.batch_max_wait_seconds
         ):
             started = time.perf_counter()
-            async with exclusive:
-                outcome = processor.process(_source_records(events), now=_utcnow())
-                await _emit(outcome)
+            await _to_the_end(_handle(events))
             metrics.BATCH_SIZE.observe(len(events))
             metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+
+    async def _handle(events: Sequence[EventT[Any]]) -> None:
+        async with exclusive:
+            await _emit(processor.process(_source_records(events), now=_utcnow()))
 
     @app.timer(worker.tick_seconds)
     async def tick() -> None:
         """Repeats, quiet-period resolves and throttled KPI updates when no event comes."""
+        await _to_the_end(_tick())
+
+    async def _tick() -> None:
         async with exclusive:
             await _emit(processor.tick(now=_utcnow()))
 
@@ -181,15 +174,36 @@ def create_app(
         metrics.ASSIGNED_PARTITIONS.set(sum(tp.topic == topics.touchpoints for tp in assigned))
 
     async def _emit(outcome: BatchOutcome) -> None:
-        pending = [
-            await outputs[name].send(key=key.encode() if key else None, value=_dumps(value))
+        records = [
+            (getattr(topics, name), key.encode() if key else None, _dumps(value))
             for name, key, value in _records(outcome)
         ]
-        await asyncio.gather(*pending)  # delivered before the state that covers them
+        await output.send(records)  # delivered before the state that covers them
         _write_state(state, outcome.state_writes)
         _count(outcome)
 
     return app
+
+
+async def _to_the_end(work: Coroutine[Any, Any, None]) -> None:
+    """Run one batch to its end before Faust acknowledges it, whatever happens meanwhile.
+
+    ``take_events`` acknowledges a batch when the loop body exits, even by cancellation or by
+    an error, so a batch must never exit half done: a shutdown waits for the batch, and an
+    error the core did not absorb (the broker refusing outputs) ends the process without
+    acknowledging anything, so the batch is consumed again after the restart.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise
+    except Exception:
+        log.critical(
+            "a batch failed; exiting unacknowledged so it is consumed again", exc_info=True
+        )
+        os._exit(EXIT_UNACKNOWLEDGED)
 
 
 def _write_state(state: BatchTable, writes: StateWrites) -> None:
@@ -242,6 +256,24 @@ def _source_records(events: Sequence[EventT[Any]]) -> list[SourceRecord]:
         )
         for event in events
     ]
+
+
+def _apply_account(accounts: faust.Table, event: EventT[Any]) -> DeadLetter | None:
+    """Apply one record of the accounts topic; a record that is no account is returned as a
+    dead letter."""
+    if event.value is None:  # tombstone: the account was removed
+        if event.key:
+            accounts.pop(event.key.decode(), None)
+        metrics.ACCOUNT_UPDATES.labels("deleted").inc()
+        return None
+    try:
+        account = Account.model_validate_json(event.value)
+    except ValidationError as error:
+        metrics.ACCOUNT_UPDATES.labels("invalid").inc()
+        return _account_dead_letter(event, error)
+    accounts[account.account_id] = add_version(accounts.get(account.account_id), account)
+    metrics.ACCOUNT_UPDATES.labels("applied").inc()
+    return None
 
 
 def _account_dead_letter(event: EventT[Any], error: ValidationError) -> DeadLetter:
