@@ -42,7 +42,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--accounts", type=int, default=2_000, help="worker: accounts")
     parser.add_argument("--rate", type=float, default=5_000, help="latency: touchpoints/s")
     parser.add_argument("--seconds", type=float, default=10, help="latency: load duration")
-    parser.add_argument("--bad-fraction", type=float, default=0.02, help="latency: measured")
+    parser.add_argument(
+        "--bad-fraction", type=float, default=0.02, help="latency: share of measured bad events"
+    )
     parser.add_argument(
         "--low-rate", type=float, default=500, help="latency: a second, sustainable rate (0: off)"
     )
