@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import orjson
 
 from schemas import Account, AccountContext, AccountTier
+from streams.state import compact_json
 
 UNKNOWN_ACCOUNT = AccountContext(tier=AccountTier.UNKNOWN)
 EARLIEST = datetime.min.replace(tzinfo=UTC)
@@ -51,7 +52,7 @@ def add_version(history: bytes | None, account: Account) -> bytes:
         times = _effective_times(versions)
         position = sum(1 for t in times if t <= account.updated_at)
         versions.insert(position, account)
-    return orjson.dumps([v.model_dump(mode="json") for v in versions[-HISTORY_LENGTH:]])
+    return compact_json([v.model_dump(mode="json") for v in versions[-HISTORY_LENGTH:]])
 
 
 class AccountDirectory:

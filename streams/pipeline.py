@@ -33,6 +33,7 @@ from streams.kpis import ContactPointState, KpiConfig, score_account, score_cont
 from streams.state import (
     RECENT_EVENTS,
     alerts_key,
+    compact_json,
     decode_counted,
     encode_counted,
     event_fingerprint,
@@ -282,7 +283,7 @@ class TouchpointProcessor:
     def _collect_alert_states(self, outcome: BatchOutcome) -> None:
         for account_id, bundle in self._book.drain_changes().items():
             partition = self._partition_of[account_id]
-            value = orjson.dumps(bundle) if bundle else None
+            value = compact_json(bundle) if bundle else None
             outcome.state_writes[partition][alerts_key(partition, account_id)] = value
 
     def _due_kpis(

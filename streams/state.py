@@ -19,7 +19,9 @@ from __future__ import annotations
 import hashlib
 import struct
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal
+
+import orjson
 
 from schemas import ContactPoint
 
@@ -42,6 +44,15 @@ def parse_key(key: str) -> tuple[int, Kind, str]:
     """``(partition, kind, rest)`` of a state key."""
     partition, kind, *rest = key.split("/", 2)
     return int(partition), kind, rest[0] if rest else ""  # type: ignore[return-value]
+
+
+def compact_json(value: Any) -> bytes:
+    """``value`` as JSON bytes that hold only their own length.
+
+    ``orjson.dumps`` returns bytes that keep a 4 KiB buffer whatever their length; stored by the
+    hundred thousand in a table, that is 400 MB for 30 MB of data, so stored values are copied.
+    """
+    return bytes(memoryview(orjson.dumps(value)))
 
 
 def watermark(state: Mapping[str, bytes], partition: int) -> int:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import tracemalloc
+from collections.abc import Callable
+
+import orjson
 import pytest
 
 from schemas import ContactPoint
-from streams.state import alerts_key, kpi_key, offset_key, parse_key, watermark
+from streams.state import alerts_key, compact_json, kpi_key, offset_key, parse_key, watermark
 
 
 def test_kpi_key_layout_and_round_trip() -> None:
@@ -40,3 +44,22 @@ def test_watermark_is_minus_one_without_a_stored_offset() -> None:
 def test_watermark_reads_the_stored_offset_of_its_partition() -> None:
     state = {offset_key(2): b"14", offset_key(3): b"0", alerts_key(2, "acme"): b"{}"}
     assert (watermark(state, 2), watermark(state, 3)) == (14, 0)
+
+
+def _traced_bytes(make: Callable[[int], bytes], count: int = 1000) -> int:
+    tracemalloc.start()
+    try:
+        kept = [make(i) for i in range(count)]
+        size, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(kept) == count
+    return size
+
+
+def test_compact_json_holds_only_its_own_length() -> None:
+    value = compact_json({"account_id": "acme", "tier": "strategic"})
+    assert value == b'{"account_id":"acme","tier":"strategic"}'
+    compact = _traced_bytes(lambda i: compact_json({"account_id": f"acct-{i}"}))
+    plain = _traced_bytes(lambda i: orjson.dumps({"account_id": f"acct-{i}"}))
+    assert compact < 200_000 < plain  # 1,000 values: ~100 bytes each, not a 4 KiB buffer each
