@@ -63,7 +63,7 @@ class AccountDirectory:
     than the latest version gets the version in force at its time.
     """
 
-    def __init__(self, *, records: Mapping[str, bytes], cache_size: int = 50_000) -> None:
+    def __init__(self, *, records: Mapping[str, bytes], cache_size: int = 10_000) -> None:
         self._records = records
         self._cache: MutableMapping[str, tuple[bytes, list[tuple[datetime, AccountContext]]]]
         self._cache = {}
