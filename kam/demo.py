@@ -157,7 +157,11 @@ def run_demo(options: DemoOptions) -> int:
             invalid_fraction=0.01,
             publish_accounts=False,
         )
-        print(f"Published: {report.summary()}", flush=True)
+        print(
+            f"Published {report.events} touchpoints ({report.bad_experiences} bad experiences) "
+            f"and {report.invalid} invalid messages at {report.achieved_rate:.0f}/s",
+            flush=True,
+        )
         _wait(
             lambda: (
                 _count(clickhouse, "touchpoints") >= report.events
