@@ -26,7 +26,7 @@ from producers import TouchpointPublisher
 from producers.simulation import simulate
 from producers.simulator import SimulationConfig, simulated_accounts
 from sinks import run_sql
-from sinks.notify.testing import RecordingServer, local_alertmanager
+from sinks.notify.local import RecordingServer, local_alertmanager
 
 DEMO_ROUTING = Path("config/routing-demo.toml")
 DEMO_INBOX_SECRET = "demo-signing-secret"

@@ -21,7 +21,7 @@ from sinks.notify.receivers import build_receivers
 from sinks.notify.records import undeliverable_record
 from sinks.notify.render import render_batch
 from sinks.notify.signing import verify
-from sinks.notify.testing import (
+from sinks.notify.local import (
     RecordingServer,
     Reply,
     alertmanager_binary,

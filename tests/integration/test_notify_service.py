@@ -24,7 +24,7 @@ from schemas.alerts import Alert
 from sinks.notify.commands import snooze_command, unsnooze_command
 from sinks.notify.records import UndeliverableNotification
 from sinks.notify.service import run_notifier
-from sinks.notify.testing import RecordingServer, Reply
+from sinks.notify.local import RecordingServer, Reply
 from tests.unit.notify.factories import make_alert
 
 PARTITIONS = 2
