@@ -17,16 +17,16 @@ import pytest
 from schemas.alerts import Alert, AlertStatus, Severity
 from sinks.notify.delivery import DeliveryResult, deliver
 from sinks.notify.dispatcher import Dispatcher
-from sinks.notify.receivers import build_receivers
-from sinks.notify.records import undeliverable_record
-from sinks.notify.render import render_batch
-from sinks.notify.signing import verify
 from sinks.notify.local import (
     RecordingServer,
     Reply,
     alertmanager_binary,
     local_alertmanager,
 )
+from sinks.notify.receivers import build_receivers
+from sinks.notify.records import undeliverable_record
+from sinks.notify.render import render_batch
+from sinks.notify.signing import verify
 from tests.unit.notify.factories import T0, config, make_alert
 
 FAST = {

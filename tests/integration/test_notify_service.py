@@ -22,9 +22,9 @@ from kam.localkafka import free_port
 from kam.settings import KafkaSettings, MetricsSettings, TopicSettings
 from schemas.alerts import Alert
 from sinks.notify.commands import snooze_command, unsnooze_command
+from sinks.notify.local import RecordingServer, Reply
 from sinks.notify.records import UndeliverableNotification
 from sinks.notify.service import run_notifier
-from sinks.notify.local import RecordingServer, Reply
 from tests.unit.notify.factories import make_alert
 
 PARTITIONS = 2
