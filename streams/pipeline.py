@@ -51,9 +51,9 @@ OVERALL = "overall"
 Fresh = Mapping[int, list[tuple[int, EnrichedTouchpoint]]]
 """Per source partition: (offset, event) of the events not seen before the last crash."""
 StateWrites = dict[int, dict[str, bytes | None]]
+"""Per source partition: state key -> new value (``None`` deletes the key)."""
 Windows = dict[str, dict[str, float | None]]
 """Window name -> KPI name -> value."""
-"""Per source partition: state key -> new value (``None`` deletes the key)."""
 
 
 @dataclass(slots=True)
