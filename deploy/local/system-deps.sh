@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages KAM Pulse runs against when they are missing (Debian/Ubuntu):
-# Java 17+ and Maven (local Kafka broker), Prometheus (promtool), Alertmanager.
+# Java 17+ and Maven (local Kafka broker), Prometheus (promtool), Alertmanager, kcat (the
+# plain-client example of the wire-format docs is run with it).
 set -euo pipefail
 
 declare -A wanted=(
@@ -8,6 +9,7 @@ declare -A wanted=(
   [mvn]=maven
   [promtool]=prometheus
   [prometheus-alertmanager]=prometheus-alertmanager
+  [kcat]=kcat
 )
 missing=()
 for cmd in "${!wanted[@]}"; do
