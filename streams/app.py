@@ -14,6 +14,7 @@ import logging
 import os
 import ssl
 import time
+from collections import Counter
 from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -228,17 +229,23 @@ def _records(outcome: BatchOutcome) -> list[tuple[str, str | None, BaseModel]]:
 
 
 def _count(outcome: BatchOutcome) -> None:
-    for letter in outcome.dead_letters:
-        metrics.EVENTS_INVALID.labels(letter.failure_type.value).inc()
-    for item in outcome.enriched:
-        labels = (item.event.contact_point.value, item.account.tier.value)
-        metrics.EVENTS_VALID.labels(*labels).inc()
-        if item.bad_experience:
-            metrics.BAD_EXPERIENCES.labels(*labels).inc()
-    for alert in outcome.alerts:
-        metrics.ALERTS_EMITTED.labels(
-            alert.contact_point.value, alert.tier.value, alert.status.value
-        ).inc()
+    """Metrics of one batch: counted per label set first, one increment per label set."""
+    valid = Counter((i.event.contact_point.value, i.account.tier.value) for i in outcome.enriched)
+    bad = Counter(
+        (i.event.contact_point.value, i.account.tier.value)
+        for i in outcome.enriched
+        if i.bad_experience
+    )
+    invalid = Counter((letter.failure_type.value,) for letter in outcome.dead_letters)
+    alerts = Counter((a.contact_point.value, a.tier.value, a.status.value) for a in outcome.alerts)
+    for counter, counts in (
+        (metrics.EVENTS_VALID, valid),
+        (metrics.BAD_EXPERIENCES, bad),
+        (metrics.EVENTS_INVALID, invalid),
+        (metrics.ALERTS_EMITTED, alerts),
+    ):
+        for labels, count in counts.items():
+            counter.labels(*labels).inc(count)
     metrics.KPI_UPDATES.inc(len(outcome.kpi_updates))
     metrics.EVENTS_REPLAYED.inc(outcome.replayed)
     metrics.EVENTS_TOO_LATE.inc(outcome.too_late)
