@@ -114,6 +114,16 @@ def test_worker_validates_enriches_rolls_kpis_and_alerts(pipeline: Pipeline) -> 
     ]
     alerts = [Alert.model_validate_json(v) for v in read_topic(kafka, topics.alerts, expected=3)]
     kpis = [KpiUpdate.model_validate_json(v) for v in read_topic(kafka, topics.kpis, expected=7)]
+    metric_totals = {
+        name: worker.metric(f"kam_worker_{name}_total")
+        for name in ("events_consumed", "events_valid", "events_invalid", "bad_experiences")
+    }
+    assert metric_totals == {
+        "events_consumed": len(TOUCHPOINTS),
+        "events_valid": 4.0,
+        "events_invalid": float(len(INVALID)),
+        "bad_experiences": 2.0,
+    }
 
     by_id = {item.event.event_id: item for item in enriched}
     assert {i: item.account.tier for i, item in by_id.items()} == {
