@@ -12,6 +12,7 @@ from kam.kafka_admin import ensure_topics, pipeline_topics
 from kam.localkafka import free_port
 from kam.processes import ServiceProcess
 from kam.settings import KafkaSettings, TopicSettings
+from tests.integration.helpers import read_topic, topic_size
 
 
 @dataclass
@@ -37,6 +38,14 @@ class Pipeline:
         )
         self.services.append(process)
         return process.start()
+
+    def size(self, topic: str) -> int:
+        """Records on ``topic`` now (every partition)."""
+        return topic_size(self.kafka, topic, self.topics.partitions)
+
+    def read_all(self, topic: str) -> list[bytes]:
+        """Every record value on ``topic`` now, partition by partition in offset order."""
+        return read_topic(self.kafka, topic, expected=self.size(topic), timeout=30)
 
     def worker(self, *, name: str = "worker") -> ServiceProcess:
         """A stream worker with its own data directory."""

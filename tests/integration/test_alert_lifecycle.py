@@ -15,7 +15,7 @@ import orjson
 
 from schemas import Account, AccountTier, Alert
 from tests.integration.conftest import Pipeline
-from tests.integration.helpers import produce, read_topic, topic_size, wait_for
+from tests.integration.helpers import produce, wait_for
 
 KEY = "acme:support:low_csat"
 REPEAT_SECONDS = 6.0
@@ -40,8 +40,7 @@ def _fast_rules(path: Path) -> Path:
 
 
 def _alerts_of(pipeline: Pipeline, key: str) -> list[Alert]:
-    size = topic_size(pipeline.kafka, pipeline.topics.alerts, pipeline.topics.partitions)
-    values = read_topic(pipeline.kafka, pipeline.topics.alerts, expected=size, timeout=30)
+    values = pipeline.read_all(pipeline.topics.alerts)
     return [alert for alert in map(Alert.model_validate_json, values) if alert.alert_key == key]
 
 

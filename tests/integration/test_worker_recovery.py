@@ -22,7 +22,7 @@ from streams.kpis import KpiConfig
 from streams.pipeline import TouchpointProcessor
 from streams.validation import SourceRecord, ValidationPolicy
 from tests.integration.conftest import Pipeline
-from tests.integration.helpers import produce, read_topic, topic_size, wait_for
+from tests.integration.helpers import produce, wait_for
 
 EVENTS = 1_500
 FAST_KPIS = {"KAM_WORKER_KPI_INTERVAL_SECONDS": "0.5", "KAM_WORKER_TICK_SECONDS": "0.5"}
@@ -81,16 +81,14 @@ def _publish_events(pipeline: Pipeline, messages: list[SimulatedMessage]) -> Non
 def _final_kpis(pipeline: Pipeline) -> dict[Key, dict[str, dict[str, float | None]]]:
     """The latest KPI update per key (one key always lands on one partition, in order)."""
     latest: dict[Key, dict[str, dict[str, float | None]]] = {}
-    size = topic_size(pipeline.kafka, pipeline.topics.kpis, pipeline.topics.partitions)
-    for raw in read_topic(pipeline.kafka, pipeline.topics.kpis, expected=size, timeout=30):
+    for raw in pipeline.read_all(pipeline.topics.kpis):
         update = KpiUpdate.model_validate_json(raw)
         latest[update.account_id, str(update.contact_point)] = update.windows
     return latest
 
 
 def _alerts(pipeline: Pipeline) -> Iterator[Alert]:
-    size = topic_size(pipeline.kafka, pipeline.topics.alerts, pipeline.topics.partitions)
-    for raw in read_topic(pipeline.kafka, pipeline.topics.alerts, expected=size, timeout=30):
+    for raw in pipeline.read_all(pipeline.topics.alerts):
         yield Alert.model_validate_json(raw)
 
 
@@ -132,19 +130,14 @@ def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(
         alive=[first],
     )
     first.kill()
-    processed_before_kill = topic_size(
-        pipeline.kafka, pipeline.topics.enriched, pipeline.topics.partitions
-    )
+    processed_before_kill = pipeline.size(pipeline.topics.enriched)
     assert 0 < processed_before_kill < EVENTS
 
     second = pipeline.service(
         ["worker"], name="second", env={**env, "KAM_WORKER_DATA_DIR": str(pipeline.workdir / "w")}
     )
     wait_for(
-        lambda: (
-            topic_size(pipeline.kafka, pipeline.topics.enriched, pipeline.topics.partitions)
-            >= EVENTS
-        ),
+        lambda: pipeline.size(pipeline.topics.enriched) >= EVENTS,
         timeout=120,
         what="every event enriched after the restart",
         alive=[second],
@@ -195,7 +188,7 @@ def test_two_workers_give_the_same_results_as_one(
     assert all(w.metric("kam_worker_events_consumed_total") > 0 for w in workers)
 
     def enriched() -> int:
-        return topic_size(pipeline.kafka, pipeline.topics.enriched, pipeline.topics.partitions)
+        return pipeline.size(pipeline.topics.enriched)
 
     wait_for(lambda: enriched() >= EVENTS, what="every event enriched", alive=workers)
     assert enriched() == EVENTS  # no rebalance during the run: nothing is processed twice
