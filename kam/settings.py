@@ -113,6 +113,8 @@ class WorkerSettings(BaseSettings):
     data_dir: Path = Path(".kam/faust")
     kpi_interval_seconds: float = Field(default=10.0, gt=0)
     """KPI updates per account x contact point are sent at most this often."""
+    session_timeout_seconds: float = Field(default=10.0, ge=6)
+    """How soon the partitions of a crashed worker move to another (Kafka session timeout)."""
     tick_seconds: float = Field(default=5.0, gt=0)
     """How often alert repeats, quiet-period resolves and pending KPI updates are checked."""
     web_port: int = Field(default=0, ge=0, le=65535)

@@ -82,6 +82,7 @@ def _faust_app(*, kafka: KafkaSettings, topics: TopicSettings, worker: WorkerSet
         processing_guarantee="at_least_once",
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
+        broker_session_timeout=worker.session_timeout_seconds,
         web_enabled=worker.web_port > 0,
         web_port=worker.web_port or 6066,
         web_host="127.0.0.1",
