@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+
+MAX_ORIGINAL_BYTES = 256 * 1024
+"""Original bytes kept in a dead letter; its base64 (about 342 KiB) fits Kafka's 1 MB default."""
 
 
 class FailureType(StrEnum):
@@ -20,6 +24,9 @@ class FailureType(StrEnum):
     FUTURE_EVENT_TIME = "future_event_time"
     PROCESSING_ERROR = "processing_error"
     """The worker failed on a valid-looking event (a bug); kept here instead of being lost."""
+    OUTPUT_REFUSED = "output_refused"
+    """The broker refused, for good, an output the worker made from this message (e.g. too
+    large); ``original`` holds the refused output, the source fields name the input."""
 
 
 def _from_base64(value: Any) -> Any:
@@ -51,5 +58,23 @@ class DeadLetter(BaseModel):
     source_partition: int
     source_offset: int
     original: OriginalBytes
-    """The message value exactly as received."""
+    """The message value as received, cut to :data:`MAX_ORIGINAL_BYTES` (see ``original_size``)."""
     received_at: AwareDatetime
+    original_size: int | None = None
+    """Length of the whole message in bytes (``None`` in letters written before 0.2)."""
+    original_sha256: str | None = None
+    """Hex SHA-256 of the whole message, to match it with the copy still in the source topic."""
+    original_truncated: bool = False
+    """True when ``original`` is only the first :data:`MAX_ORIGINAL_BYTES` bytes: the whole
+    message is at ``source_topic``/``source_partition``/``source_offset`` while it is retained."""
+
+    @classmethod
+    def keeping(cls, raw: bytes, **fields: Any) -> DeadLetter:
+        """A dead letter holding ``raw`` as far as it fits, with its full size and hash."""
+        return cls(
+            original=raw[:MAX_ORIGINAL_BYTES],
+            original_size=len(raw),
+            original_sha256=hashlib.sha256(raw).hexdigest(),
+            original_truncated=len(raw) > MAX_ORIGINAL_BYTES,
+            **fields,
+        )

@@ -31,3 +31,6 @@ class KpiUpdate(BaseModel):
     """End of the windows, in event time (the latest event seen for this key)."""
     computed_at: AwareDatetime
     windows: dict[str, dict[str, float | None]]
+    counted_offset: int | None = None
+    """Source offset of the last event counted in these values (all events of an account
+    share one partition): with ``as_of``, the update's version (:mod:`schemas.origins`)."""

@@ -1,24 +1,29 @@
 """The ClickHouse writer: Kafka message batches -> rows -> deduplicated inserts.
 
 For every batch: its boundaries are recorded in ``sink_batches`` unless it was cut by size (so
-that a restart re-reads the same batch), each message is converted to rows, each table gets one
-insert whose ``insert_deduplication_token`` is ``topic:partition:first-last`` of its rows, and
-rows ClickHouse refuses are isolated by bisection and written to ``failed_events``.
+that a restart re-reads the same batch), messages already stored under their origin are
+dropped (:mod:`sinks.dedup`), each message is converted to rows, each table gets one insert
+whose ``insert_deduplication_token`` is ``topic:partition:first-last`` of its rows, rows
+ClickHouse refuses are isolated by bisection and written to ``failed_events``, and last the
+highest stored version of each origin stream goes to ``sink_origins``.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
+from schemas.origins import Version
 from sinks import metrics
 from sinks.backend import ClickHouseBackend, sql_string
 from sinks.batching import Batch, BatchingSink, TopicPartition
+from sinks.dedup import OriginFilter
 from sinks.rows import COLUMNS, Row, SourceMessage, TopicKind, convert, rejected_row
 from sinks.splitting import isolate_rejected
 
 FAILED_EVENTS = "failed_events"
+ORIGIN_COLUMNS = ("consumer_group", "topic", "partition", "stream", "major", "minor", "last_offset")
 
 
 class Entry(NamedTuple):
@@ -58,6 +63,29 @@ class ClickHouseWriter(BatchingSink[SourceMessage]):
         self._backend = backend
         self._routes = dict(routes)
         self._group_id = group_id
+        self._origins = OriginFilter(self._stored_versions)
+
+    def forget(self, partitions: Iterable[TopicPartition]) -> None:
+        partitions = list(partitions)
+        super().forget(partitions)
+        self._origins.forget(partitions)
+
+    def _stored_versions(
+        self, tp: TopicPartition, streams: Sequence[str], before: int
+    ) -> dict[str, Version]:
+        """Highest version of each of ``streams`` stored from ``tp`` by batches ending before
+        offset ``before``."""
+        found: dict[str, Version] = {}
+        for start in range(0, len(streams), 1000):
+            chunk = ", ".join(sql_string(stream) for stream in streams[start : start + 1000])
+            result = self._backend.query(
+                "SELECT stream, max((major, minor)) FROM sink_origins"
+                f" WHERE consumer_group = {sql_string(self._group_id)}"
+                f" AND topic = {sql_string(tp.topic)} AND partition = {int(tp.partition)}"
+                f" AND stream IN ({chunk}) AND last_offset < {int(before)} GROUP BY stream"
+            )
+            found.update({row[0]: (int(row[1][0]), int(row[1][1])) for row in result.rows})
+        return found
 
     def recorded_cuts(self, tp: TopicPartition, committed: int) -> list[int]:
         """Last offsets of batches recorded at or after ``committed`` (to replay after a crash)."""
@@ -79,7 +107,10 @@ class ClickHouseWriter(BatchingSink[SourceMessage]):
                 [[self._group_id, batch.topic, batch.partition, *_range(batch)]],
                 dedup_token=f"{self._group_id}:{batch.key}",
             )
-        tables = tables_of(self._routes[batch.topic], batch.items)
+        tp = TopicPartition(batch.topic, batch.partition)
+        messages, highest = self._origins.new_messages(tp, batch.first_offset, batch.items)
+        metrics.REPEATS_DROPPED.labels(topic=batch.topic).inc(len(batch.items) - len(messages))
+        tables = tables_of(self._routes[batch.topic], messages)
         failed = tables.pop(FAILED_EVENTS, [])
         for table, entries in tables.items():
             failed.extend(
@@ -90,6 +121,17 @@ class ClickHouseWriter(BatchingSink[SourceMessage]):
         unstorable = self._insert_isolating(batch, FAILED_EVENTS, failed)
         if unstorable:
             raise unstorable[0][1]  # nowhere left to keep these rows: stop, commit nothing
+        if highest:
+            self._backend.insert(
+                "sink_origins",
+                ORIGIN_COLUMNS,
+                [
+                    [self._group_id, *tp, stream, *version, batch.last_offset]
+                    for stream, version in highest.items()
+                ],
+                dedup_token=f"{self._group_id}:origins:{batch.key}",
+            )
+        self._origins.stored(tp, batch.last_offset, highest)
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
 
     def _insert_isolating(

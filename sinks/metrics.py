@@ -22,3 +22,8 @@ CONSUMER_LAG = Gauge(
 )
 PAUSED = Gauge("kam_sink_paused", "1 while partitions are paused because ClickHouse is unavailable")
 RETRIES = Counter("kam_sink_retries", "Batch writes retried after ClickHouse was unavailable")
+REPEATS_DROPPED = Counter(
+    "kam_sink_repeats_dropped",
+    "Messages not written because their origin was already stored (a worker sent them again)",
+    ["topic"],
+)

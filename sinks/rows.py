@@ -11,6 +11,7 @@ Everything here is deterministic (no clock reads), so a replayed batch converts 
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from typing import Any, Literal, NamedTuple
 import orjson
 
 from schemas import Account
+from schemas.origins import Origin
 
 TopicKind = Literal["enriched", "deadletter", "alerts", "accounts", "kpis", "undeliverable"]
 
@@ -33,6 +35,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "failed_events": (
         "failure_type", "detail", "field_path", "source_topic", "source_partition",
         "source_offset", "original", "received_at", "read_topic", "read_partition", "read_offset",
+        "original_size", "original_sha256", "original_truncated",
     ),
     "alerts": (
         "alert_key", "account_id", "account_name", "tier", "kam_owner", "kam_team",
@@ -71,6 +74,8 @@ class SourceMessage(NamedTuple):
     value: bytes | None
     timestamp: datetime
     """The broker/producer timestamp (used where a row needs a time not in the payload)."""
+    origin: Origin | None = None
+    """What the message is a copy of, when its producer said (``kam-origin`` header)."""
 
 
 class Undecodable(ValueError):  # noqa: N818 - a verdict on a message
@@ -152,6 +157,9 @@ def dead_letter_rows(doc: Mapping[str, Any], message: SourceMessage) -> dict[str
         _get(doc, "original", str, ""),
         _time(doc, "received_at", ""),
         *_source(message),
+        _opt(doc, "original_size", int, ""),
+        _opt(doc, "original_sha256", str, ""),
+        doc.get("original_truncated") is True,
     )
     return {"failed_events": row}
 
@@ -273,6 +281,7 @@ def failed_row(
     message: SourceMessage, *, failure_type: str, detail: str, field_path: str | None
 ) -> Row:
     """``failed_events`` row keeping a message the sink could not write, with the reason."""
+    value = message.value or b""
     return (
         failure_type,
         detail[:MAX_DETAIL],
@@ -280,9 +289,12 @@ def failed_row(
         message.topic,
         message.partition,
         message.offset,
-        base64.b64encode(message.value or b"").decode(),
+        base64.b64encode(value).decode(),
         message.timestamp,
         *_source(message),
+        len(value),
+        hashlib.sha256(value).hexdigest(),
+        False,
     )
 
 

@@ -31,6 +31,7 @@ from kam.settings import (
     SinkSettings,
     TopicSettings,
 )
+from schemas.origins import header_origin
 from sinks import metrics
 from sinks.access import open_backend, open_chdb
 from sinks.backend import ClickHouseBackend
@@ -69,6 +70,7 @@ def source_message(message: Message) -> SourceMessage:
         offset=message.offset() or 0,
         value=message.value(),
         timestamp=moment,
+        origin=header_origin(message.headers()),
     )
 
 

@@ -1,10 +1,13 @@
 """The Faust application: thin agents around :class:`streams.pipeline.TouchpointProcessor`.
 
 Topics carry raw bytes; decoding and validation happen in the pure core, a batch at a time.
-Per batch the worker (1) sends every output and waits until the broker has them, (2) writes
-the batch's state, offset watermark last, then (3) lets Faust acknowledge the batch. Faust
-flushes its producer before committing offsets, so outputs are at-least-once and state is
-never counted twice (see :mod:`streams.state`).
+Per batch the worker (1) writes the batch's state, offset watermark and alert outbox included,
+and waits until the changelog has it, (2) sends every output, each with its origin
+(:mod:`schemas.origins`), and waits until the broker has them, then (3) lets Faust acknowledge
+the batch. A crash before (1) completes sent nothing; a crash after it replays events the
+state already counts: they are sent again, with the same origins, and the alerts of the
+outbox are sent again by the partition's next owner. Consumers drop what they already stored
+by origin, so every output is stored once (see :mod:`streams.state`).
 """
 
 from __future__ import annotations
@@ -24,13 +27,14 @@ from faust.types import TP, EventT
 from pydantic import BaseModel, ValidationError
 
 from kam.settings import KafkaSettings, TopicSettings, WorkerSettings
-from schemas import Account, DeadLetter, FailureType
+from schemas import Account, DeadLetter, FailureType, KpiUpdate
+from schemas.origins import Origin, source_of, source_origin
 from streams import metrics
 from streams.alerting import AlertRulesConfig
 from streams.enrichment import AccountDirectory, add_version
 from streams.kpis import KpiConfig
-from streams.outputs import OutputProducer
-from streams.pipeline import BatchOutcome, StateWrites, TouchpointProcessor
+from streams.outputs import OutputProducer, OutputRecord, Refused
+from streams.pipeline import AlertRecord, BatchOutcome, StateWrites, TouchpointProcessor
 from streams.tables import BatchTable, batch_table, writing_partition
 from streams.validation import SourceRecord, ValidationPolicy
 
@@ -134,7 +138,7 @@ def create_app(
         async for event in stream.events():
             letter = _apply_account(accounts, event)
             if letter is not None:
-                await output.send([(topics.deadletter, event.key, _dumps(letter))])
+                await _send(output, topics, [_dead_letter_record(topics, letter)])
 
     @app.agent(touchpoints)
     async def process_touchpoints(stream: faust.StreamT[bytes]) -> None:
@@ -166,6 +170,9 @@ def create_app(
             tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topics.touchpoints
         }
         log.info("loaded the alert states of %d accounts", processor.load(owned))
+        outbox = processor.outbox(owned)
+        await _send(output, topics, [_alert_record(topics, alert) for alert in outbox])
+        log.info("sent the %d alerts of the outboxes again", len(outbox))
 
     @app.on_partitions_revoked.connect
     async def drop_revoked(sender: faust.App, revoked: set[TP], **_: Any) -> None:
@@ -176,15 +183,22 @@ def create_app(
         metrics.ASSIGNED_PARTITIONS.set(sum(tp.topic == topics.touchpoints for tp in assigned))
 
     async def _emit(outcome: BatchOutcome) -> None:
-        records = [
-            (getattr(topics, name), key.encode() if key else None, _dumps(value))
-            for name, key, value in _records(outcome)
-        ]
-        await output.send(records)  # delivered before the state that covers them
         _write_state(state, outcome.state_writes)
+        await app.producer.flush()  # the state is durable before any output leaves
+        await _send(output, topics, _records(topics, outcome))
         _count(outcome)
 
     return app
+
+
+async def _send(output: OutputProducer, topics: TopicSettings, records: list[OutputRecord]) -> None:
+    """Send; what the broker refuses for good is dead-lettered (a dead letter always fits)."""
+    refused = await output.send(records)
+    while refused:
+        metrics.OUTPUTS_REFUSED.inc(len(refused))
+        for item in refused:
+            log.error("the broker refused %s (%s): dead-lettered", item.record.origin, item.reason)
+        refused = await output.send([_refused_record(topics, item) for item in refused])
 
 
 async def _to_the_end(work: Coroutine[Any, Any, None]) -> None:
@@ -219,14 +233,71 @@ def _write_state(state: BatchTable, writes: StateWrites) -> None:
                     state[key] = value
 
 
-def _records(outcome: BatchOutcome) -> list[tuple[str, str | None, BaseModel]]:
-    """(output, key, value) of everything a batch produced; keyed by account where it has one."""
-    return [
-        *[("deadletter", None, letter) for letter in outcome.dead_letters],
-        *[("enriched", item.event.account_id, item) for item in outcome.enriched],
-        *[("alerts", alert.account_id, alert) for alert in outcome.alerts],
-        *[("kpis", update.account_id, update) for update in outcome.kpi_updates],
+def _records(topics: TopicSettings, outcome: BatchOutcome) -> list[OutputRecord]:
+    """Everything a batch produced, keyed by account (dead letters: by source partition)."""
+    enriched = [
+        OutputRecord(
+            topics.enriched,
+            item.event.account_id.encode(),
+            _dumps(item),
+            source_origin("enriched", topic, partition, offset),
+        )
+        for (topic, partition, offset), item in zip(
+            outcome.enriched_sources, outcome.enriched, strict=True
+        )
     ]
+    return [
+        *[_dead_letter_record(topics, letter) for letter in outcome.dead_letters],
+        *enriched,
+        *[_alert_record(topics, alert) for alert in outcome.alert_records],
+        *[_kpi_record(topics, update) for update in outcome.kpi_updates],
+    ]
+
+
+def _dead_letter_record(topics: TopicSettings, letter: DeadLetter) -> OutputRecord:
+    """Keyed by its source partition, so all copies of one letter share a partition."""
+    where = (letter.source_topic, letter.source_partition)
+    return OutputRecord(
+        topics.deadletter,
+        "{}:{}".format(*where).encode(),
+        _dumps(letter),
+        source_origin("deadletter", *where, letter.source_offset),
+    )
+
+
+def _alert_record(topics: TopicSettings, alert: AlertRecord) -> OutputRecord:
+    account_id, origin, value = alert
+    return OutputRecord(topics.alerts, account_id.encode(), value, origin)
+
+
+def _kpi_record(topics: TopicSettings, update: KpiUpdate) -> OutputRecord:
+    version = (int(update.as_of.timestamp() * 1000), update.counted_offset or 0)
+    origin = Origin(f"kpis/{update.contact_point}/{update.account_id}", version)
+    return OutputRecord(topics.kpis, update.account_id.encode(), _dumps(update), origin)
+
+
+def _refused_record(topics: TopicSettings, refused: Refused) -> OutputRecord:
+    """The dead letter of an output the broker refused: the output's start, size and hash."""
+    record = refused.record
+    source_topic, source_partition, source_offset = source_of(record.origin) or (
+        record.topic,
+        -1,
+        -1,
+    )
+    letter = DeadLetter.keeping(
+        record.value,
+        failure_type=FailureType.OUTPUT_REFUSED,
+        detail=(
+            f"{record.topic} refused the output {record.origin.encode().decode()} "
+            f"({len(record.value)} bytes): {refused.reason}"
+        )[:2000],
+        source_topic=source_topic,
+        source_partition=source_partition,
+        source_offset=source_offset,
+        received_at=_utcnow(),
+    )
+    origin = Origin(f"refused/{record.origin.stream}", record.origin.version)
+    return OutputRecord(topics.deadletter, record.key, _dumps(letter), origin)
 
 
 def _count(outcome: BatchOutcome) -> None:
@@ -286,13 +357,13 @@ def _apply_account(accounts: faust.Table, event: EventT[Any]) -> DeadLetter | No
 
 def _account_dead_letter(event: EventT[Any], error: ValidationError) -> DeadLetter:
     first = error.errors(include_url=False)[0]
-    return DeadLetter(
+    return DeadLetter.keeping(
+        event.value,
         failure_type=FailureType.SCHEMA_VIOLATION,
         detail=f"invalid account record: {first['msg']}",
         field_path=".".join(str(part) for part in first["loc"]) or None,
         source_topic=event.message.topic,
         source_partition=event.message.partition,
         source_offset=event.message.offset,
-        original=event.value,
         received_at=_utcnow(),
     )

@@ -60,3 +60,8 @@ EVENTS_DUPLICATE = Counter(
     "kam_worker_events_duplicate_total",
     "Events whose id was already counted (published twice): stored, not counted again in KPIs.",
 )
+OUTPUTS_REFUSED = Counter(
+    "kam_worker_outputs_refused",
+    "Outputs the broker refused for good (e.g. too large): each sent as an output_refused "
+    "dead letter instead.",
+)

@@ -2,63 +2,96 @@
 
 Faust's own producer sends record by record through asyncio; the worker's outputs (enriched
 touchpoints, dead letters, alerts, KPI updates) go through one idempotent confluent-kafka
-producer instead, with the SDK's settings (acks=all, murmur2 keys). :meth:`OutputProducer.send`
-returns only when the broker has every record of the batch, so the state written afterwards
-never covers an output that could still be lost.
+producer instead, with the SDK's settings (acks=all, murmur2 keys) and no delivery timeout:
+librdkafka retries what the broker cannot take yet (an outage, a leader election) for as long
+as it takes, in order, so a batch waits out an outage instead of failing. A record the broker
+refuses for good (too large, invalid) is handed back to the caller, which dead-letters it: no
+output can stop a partition, and nothing is retried forever that can never succeed.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import logging
+from dataclasses import dataclass, field
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from kam.errors import KamError
 from kam.settings import KafkaSettings
 from producers.publisher import PublisherOptions, producer_config
+from schemas.origins import ORIGIN_HEADER, Origin
 
-OutputRecord = tuple[str, bytes | None, bytes]
-"""(topic, key, value)."""
+log = logging.getLogger(__name__)
 
 
-class OutputDeliveryError(KamError):
-    """The broker did not take an output record; the batch is not acknowledged."""
+@dataclass(frozen=True, slots=True)
+class OutputRecord:
+    """One record to produce, with the origin that identifies it to consumers."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """An output the broker refused for good, and why."""
+
+    record: OutputRecord
+    reason: str
+
+
+@dataclass(slots=True)
+class _Delivery:
+    refused: list[Refused] = field(default_factory=list)
+
+    def callback(self, record: OutputRecord) -> object:
+        def on_delivery(error: KafkaError | None, _message: Message) -> None:
+            if error is not None:
+                self.refused.append(Refused(record, f"{error.name()}: {error.str()}"))
+
+        return on_delivery
 
 
 class OutputProducer:
-    def __init__(self, *, kafka: KafkaSettings, flush_timeout: float = 60.0) -> None:
-        options = PublisherOptions(client_id="kam-worker", linger_ms=2)
+    def __init__(self, *, kafka: KafkaSettings, wait_log_seconds: float = 10.0) -> None:
+        options = PublisherOptions(client_id="kam-worker", linger_ms=2, delivery_timeout_ms=0)
         self._producer = Producer(producer_config(kafka, options))
-        self._flush_timeout = flush_timeout
-        self._failures: list[str] = []
+        self._wait_log_seconds = wait_log_seconds
 
-    def _on_delivery(self, error: KafkaError | None, message: Message) -> None:
-        if error is not None:
-            self._failures.append(f"{message.topic()}: {error.name()}: {error.str()}")
+    def _deliver(self, records: list[OutputRecord]) -> list[Refused]:
+        delivery = _Delivery()
+        for record in records:
+            self._produce(record, delivery)
+        while (remaining := self._producer.flush(self._wait_log_seconds)) > 0:
+            log.warning("%d output records not yet acknowledged; still waiting", remaining)
+        return delivery.refused
 
-    def _deliver(self, records: Iterable[OutputRecord]) -> None:
-        for topic, key, value in records:
-            while True:
-                try:
-                    self._producer.produce(
-                        topic, value=value, key=key, on_delivery=self._on_delivery
-                    )
-                    break
-                except BufferError:  # local queue full: let librdkafka drain some first
-                    self._producer.poll(0.1)
-        remaining = self._producer.flush(self._flush_timeout)
-        failures, self._failures = self._failures, []
-        if remaining or failures:
-            raise OutputDeliveryError(
-                f"{remaining} output records undelivered after {self._flush_timeout}s, "
-                f"{len(failures)} refused: {failures[:3]}"
-            )
+    def _produce(self, record: OutputRecord, delivery: _Delivery) -> None:
+        while True:
+            try:
+                self._producer.produce(
+                    record.topic,
+                    value=record.value,
+                    key=record.key,
+                    headers=[(ORIGIN_HEADER, record.origin.encode())],
+                    on_delivery=delivery.callback(record),
+                )
+                return
+            except BufferError:  # local queue full: let librdkafka drain some first
+                self._producer.poll(0.1)
+            except KafkaException as exc:  # refused before sending, e.g. MSG_SIZE_TOO_LARGE
+                error = exc.args[0]
+                delivery.refused.append(Refused(record, f"{error.name()}: {error.str()}"))
+                return
 
-    async def send(self, records: list[OutputRecord]) -> None:
-        """Produce every record and wait until the broker acknowledged all of them."""
-        if records:
-            await asyncio.get_running_loop().run_in_executor(None, self._deliver, records)
+    async def send(self, records: list[OutputRecord]) -> list[Refused]:
+        """Produce every record and wait until the broker has each one or refused it for good;
+        returns the refused ones."""
+        if not records:
+            return []
+        return await asyncio.get_running_loop().run_in_executor(None, self._deliver, records)
 
     def close(self) -> None:
-        self._producer.flush(self._flush_timeout)
+        self._producer.flush(self._wait_log_seconds)

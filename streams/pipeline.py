@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import orjson
 
@@ -27,6 +28,7 @@ from schemas import (
     KpiUpdate,
     Touchpoint,
 )
+from schemas.origins import Origin
 from streams.alerting import AlertBook, AlertRulesConfig, KpiSnapshot, bad_experience
 from streams.enrichment import AccountDirectory
 from streams.kpis import ContactPointState, KpiConfig, score_account, score_contact_point
@@ -39,6 +41,7 @@ from streams.state import (
     event_fingerprint,
     kpi_key,
     offset_key,
+    outbox_key,
     parse_key,
     watermark,
 )
@@ -54,6 +57,8 @@ StateWrites = dict[int, dict[str, bytes | None]]
 """Per source partition: state key -> new value (``None`` deletes the key)."""
 Windows = dict[str, dict[str, float | None]]
 """Window name -> KPI name -> value."""
+AlertRecord = tuple[str, Origin, bytes]
+"""(account id, origin, the alert's JSON): an alert as sent, and as kept in the outbox."""
 
 
 @dataclass(slots=True)
@@ -61,8 +66,12 @@ class BatchOutcome:
     """What one batch (or one tick) produces."""
 
     enriched: list[EnrichedTouchpoint] = field(default_factory=list)
+    enriched_sources: list[tuple[str, int, int]] = field(default_factory=list)
+    """(topic, partition, offset) of the message of each enriched touchpoint."""
     dead_letters: list[DeadLetter] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
+    alert_records: list[AlertRecord] = field(default_factory=list)
+    """The alerts numbered in their partition's sequence, as sent (and kept in the outbox)."""
     kpi_updates: list[KpiUpdate] = field(default_factory=list)
     state_writes: StateWrites = field(default_factory=lambda: defaultdict(dict))
     replayed: int = 0
@@ -75,8 +84,10 @@ class BatchOutcome:
     def extend(self, other: BatchOutcome) -> None:
         """Add a later outcome of the same batch to this one (later state writes win)."""
         self.enriched += other.enriched
+        self.enriched_sources += other.enriched_sources
         self.dead_letters += other.dead_letters
         self.alerts += other.alerts
+        self.alert_records += other.alert_records
         self.kpi_updates += other.kpi_updates
         for partition, writes in other.state_writes.items():
             self.state_writes[partition].update(writes)
@@ -90,6 +101,21 @@ class _Touched:
     partition: int
     account_id: str
     contact_point: ContactPoint
+
+
+class _Rolled(NamedTuple):
+    """A KPI state after a batch, the account as of its latest event, and the offset of the
+    last event it counted."""
+
+    state: ContactPointState
+    context: AccountContext
+    counted: int
+
+
+class _Computed(NamedTuple):
+    as_of: datetime
+    windows: Windows
+    counted: int
 
 
 class TouchpointProcessor:
@@ -122,24 +148,28 @@ class TouchpointProcessor:
         self._kpi_resend: set[_Touched] = set()
         """Keys only replayed since the last flush: their update is sent again, unjudged."""
         self._partition_of: dict[str, int] = {}
+        self._sequences: dict[int, int] = {}
+        """Per partition: the number of the last alert sent (stored with the outbox)."""
+        self._outbox_full: set[int] = set()
 
     # --- batches ---------------------------------------------------------------------------
     def process(self, records: Sequence[SourceRecord], *, now: datetime) -> BatchOutcome:
         """The batch's outcome; a record that trips a bug becomes a ``processing_error``
         dead letter instead of stopping its partition (the rest is processed one by one)."""
         try:
-            return self._process(records, now=now)
+            outcome = self._process(records, now=now)
         except Exception:
             log.exception("a batch of %d records failed; isolating the culprit", len(records))
-        outcome = BatchOutcome()
-        for record in records:
-            try:
-                outcome.extend(self._process([record], now=now))
-            except Exception as error:
-                log.exception(
-                    "record %s:%d:%d failed", record.topic, record.partition, record.offset
-                )
-                outcome.dead_letters.append(processing_error(record, error, now=now))
+            outcome = BatchOutcome()
+            for record in records:
+                try:
+                    outcome.extend(self._process([record], now=now))
+                except Exception as error:
+                    log.exception(
+                        "record %s:%d:%d failed", record.topic, record.partition, record.offset
+                    )
+                    outcome.dead_letters.append(processing_error(record, error, now=now))
+        self._sequence_alerts(outcome)
         return outcome
 
     def _process(self, records: Sequence[SourceRecord], *, now: datetime) -> BatchOutcome:
@@ -154,6 +184,7 @@ class TouchpointProcessor:
                 continue
             item = self._enrich(result, now)
             outcome.enriched.append(item)
+            outcome.enriched_sources.append((record.topic, record.partition, record.offset))
             seen.append((record, item))
             if record.offset <= marks[record.partition]:
                 outcome.replayed += 1  # counted before a crash; its KPIs are sent again
@@ -181,6 +212,7 @@ class TouchpointProcessor:
         outcome.kpi_updates, snapshots = self._due_kpis(now, {})
         outcome.alerts = self._book.evaluate(now=now, snapshots=snapshots)
         self._collect_alert_states(outcome)
+        self._sequence_alerts(outcome)
         return outcome
 
     # --- ownership after rebalances --------------------------------------------------------
@@ -204,7 +236,27 @@ class TouchpointProcessor:
             del self._partition_of[account_id]
         self._kpi_pending = {key for key in self._kpi_pending if key.partition not in gone}
         self._kpi_resend = {key for key in self._kpi_resend if key.partition not in gone}
+        for partition in gone:
+            self._sequences.pop(partition, None)
+        self._outbox_full -= gone
         self._book.drain_changes()
+
+    def outbox(self, partitions: Iterable[int]) -> list[AlertRecord]:
+        """The last alerts of ``partitions`` that may not have reached the broker before a
+        crash: stored before they were sent, so a new owner sends them again (consumers drop
+        what they already have by its origin)."""
+        records: list[AlertRecord] = []
+        for partition in sorted(partitions):
+            raw = self._state.get(outbox_key(partition))
+            box = orjson.loads(raw) if raw is not None else {"seq": 0, "alerts": []}
+            self._sequences[partition] = box["seq"]
+            if box["alerts"]:
+                self._outbox_full.add(partition)  # emptied by the next batch or tick
+            records += [
+                (account_id, _alert_origin(partition, seq), value.encode())
+                for seq, account_id, value in box["alerts"]
+            ]
+        return records
 
     # --- steps -----------------------------------------------------------------------------
     def _enrich(self, event: Touchpoint, now: datetime) -> EnrichedTouchpoint:
@@ -230,7 +282,7 @@ class TouchpointProcessor:
 
     def _roll_kpis(
         self, fresh: Fresh, outcome: BatchOutcome, now: datetime
-    ) -> dict[_Touched, tuple[ContactPointState, AccountContext]]:
+    ) -> dict[_Touched, _Rolled]:
         """Apply fresh events to their KPI states, each state decoded and encoded once.
 
         Each state is stored with the offset of the last event it counted, so an event is
@@ -256,7 +308,8 @@ class TouchpointProcessor:
                 kpi_key(key.partition, key.account_id, key.contact_point)
             ] = encode_counted(counted, recent, state.to_bytes())
             # The account as it was at the key's latest event, whatever the order in the batch.
-            touched[key] = (state, self._accounts.context(key.account_id, at=_as_of(state)))
+            context = self._accounts.context(key.account_id, at=_as_of(state))
+            touched[key] = _Rolled(state, context, counted)
         return touched
 
     def _kpi_state(self, key: _Touched) -> tuple[ContactPointState, int, list[int]]:
@@ -286,10 +339,37 @@ class TouchpointProcessor:
             value = compact_json(bundle) if bundle else None
             outcome.state_writes[partition][alerts_key(partition, account_id)] = value
 
+    def _sequence_alerts(self, outcome: BatchOutcome) -> None:
+        """Number each alert in its partition's sequence and keep it in the partition's outbox.
+
+        The outbox is part of the batch's state, written (and made durable by the caller)
+        before the alerts are sent; the next batch or tick empties it again.
+        """
+        boxes: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
+        for alert in outcome.alerts:
+            partition = self._partition_of[alert.account_id]
+            seq = self._sequences[partition] = self._sequence(partition) + 1
+            value = alert.model_dump_json()
+            boxes[partition].append((seq, alert.account_id, value))
+            outcome.alert_records.append(
+                (alert.account_id, _alert_origin(partition, seq), value.encode())
+            )
+        for partition in self._outbox_full | set(boxes):
+            outcome.state_writes[partition][outbox_key(partition)] = compact_json(
+                {"seq": self._sequences[partition], "alerts": boxes.get(partition, [])}
+            )
+        self._outbox_full = set(boxes)
+
+    def _sequence(self, partition: int) -> int:
+        if partition not in self._sequences:
+            raw = self._state.get(outbox_key(partition))
+            self._sequences[partition] = orjson.loads(raw)["seq"] if raw is not None else 0
+        return self._sequences[partition]
+
     def _due_kpis(
         self,
         now: datetime,
-        touched: Mapping[_Touched, tuple[ContactPointState, AccountContext]],
+        touched: Mapping[_Touched, _Rolled],
     ) -> tuple[list[KpiUpdate], list[KpiSnapshot]]:
         """Every ``kpi_interval`` s, for each key touched since the last time: its KPI update,
         its account's health, and the snapshots the KPI alert rules need (computed once).
@@ -304,12 +384,13 @@ class TouchpointProcessor:
         self._next_kpi_flush = clock + self._kpi_interval
         updates: list[KpiUpdate] = []
         snapshots: list[KpiSnapshot] = []
-        computed: dict[_Touched, tuple[datetime, Windows]] = {}
+        computed: dict[_Touched, _Computed] = {}
         for key in sorted(due, key=lambda k: (k.account_id, k.contact_point)):
-            state, context = touched.get(key) or self._stored(key)
+            state, context, counted = touched.get(key) or self._stored(key)
             if state.hwm is None:
                 continue  # nothing counted yet (e.g. only events from too far ahead)
-            as_of, windows = computed[key] = self._windows(state, key.contact_point)
+            as_of, windows = self._windows(state, key.contact_point)
+            computed[key] = _Computed(as_of, windows, counted)
             updates.append(
                 KpiUpdate(
                     account_id=key.account_id,
@@ -318,6 +399,7 @@ class TouchpointProcessor:
                     as_of=as_of,
                     computed_at=now,
                     windows=windows,
+                    counted_offset=counted,
                 )
             )
             judged = key in self._kpi_pending
@@ -339,28 +421,29 @@ class TouchpointProcessor:
         self._kpi_resend.clear()
         return updates, snapshots
 
-    def _stored(self, key: _Touched) -> tuple[ContactPointState, AccountContext]:
-        state = self._kpi_state(key)[0]
-        return state, self._accounts.context(key.account_id, at=_as_of(state))
+    def _stored(self, key: _Touched) -> _Rolled:
+        state, counted, _ = self._kpi_state(key)
+        return _Rolled(state, self._accounts.context(key.account_id, at=_as_of(state)), counted)
 
     def _account_health(
         self,
         partition: int,
         account_id: str,
         now: datetime,
-        computed: MutableMapping[_Touched, tuple[datetime, Windows]],
+        computed: MutableMapping[_Touched, _Computed],
     ) -> KpiUpdate:
         """The account's experience score across its contact points, with the worst-of flag."""
         per_contact_point: dict[ContactPoint, Windows] = {}
         for contact_point in ContactPoint:
             key = _Touched(partition, account_id, contact_point)
             if key not in computed:
-                state = self._kpi_state(key)[0]
+                state, counted, _ = self._kpi_state(key)
                 if state.hwm is None:
                     continue
-                computed[key] = self._windows(state, contact_point)
-            per_contact_point[contact_point] = computed[key][1]
-        as_of = max(computed[_Touched(partition, account_id, cp)][0] for cp in per_contact_point)
+                computed[key] = _Computed(*self._windows(state, contact_point), counted)
+            per_contact_point[contact_point] = computed[key].windows
+        parts = [computed[_Touched(partition, account_id, cp)] for cp in per_contact_point]
+        as_of = max(part.as_of for part in parts)
         windows: Windows = {}
         for window in self._kpis.windows:
             snapshots = {cp: values[window] for cp, values in per_contact_point.items()}
@@ -376,7 +459,12 @@ class TouchpointProcessor:
             as_of=as_of,
             computed_at=now,
             windows=windows,
+            counted_offset=max(part.counted for part in parts),
         )
+
+
+def _alert_origin(partition: int, seq: int) -> Origin:
+    return Origin(f"alerts/{partition}", (seq, 0))
 
 
 def _as_of(state: ContactPointState) -> datetime:

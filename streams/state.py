@@ -25,7 +25,7 @@ import orjson
 
 from schemas import ContactPoint
 
-Kind = Literal["kpi", "alerts", "offset"]
+Kind = Literal["kpi", "alerts", "offset", "outbox"]
 
 
 def kpi_key(partition: int, account_id: str, contact_point: ContactPoint) -> str:
@@ -38,6 +38,11 @@ def alerts_key(partition: int, account_id: str) -> str:
 
 def offset_key(partition: int) -> str:
     return f"{partition}/offset"
+
+
+def outbox_key(partition: int) -> str:
+    """The partition's alert outbox: its alert sequence and the alerts last sent."""
+    return f"{partition}/outbox"
 
 
 def parse_key(key: str) -> tuple[int, Kind, str]:

@@ -51,27 +51,27 @@ def validate_record(
             rejection = _check_event_time(event.occurred_at, now, policy)
             if rejection is None:
                 return event
-    return DeadLetter(
+    return DeadLetter.keeping(
+        raw,
         failure_type=rejection.failure_type,
         detail=rejection.detail,
         field_path=rejection.field_path,
         source_topic=record.topic,
         source_partition=record.partition,
         source_offset=record.offset,
-        original=raw,
         received_at=now,
     )
 
 
 def processing_error(record: SourceRecord, error: Exception, *, now: datetime) -> DeadLetter:
     """The dead letter of a record that made the worker fail: kept, never lost or retried."""
-    return DeadLetter(
+    return DeadLetter.keeping(
+        record.value or b"",
         failure_type=FailureType.PROCESSING_ERROR,
         detail=f"{type(error).__name__}: {error}"[:2000],
         source_topic=record.topic,
         source_partition=record.partition,
         source_offset=record.offset,
-        original=record.value or b"",
         received_at=now,
     )
 

@@ -20,6 +20,7 @@ def test_migrate_then_query_directly(tmp_path: Path) -> None:
         "0002_rollups",
         "0003_touchpoint_ingest",
         "0004_undeliverable_notifications",
+        "0005_exactly_once",
     ]
     assert migrate(clickhouse) == []
     assert run_sql(clickhouse, "SELECT count() FROM touchpoints", fmt="TSV") == "0\n"

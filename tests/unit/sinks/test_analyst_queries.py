@@ -221,7 +221,7 @@ def alert(key: str, status: str, started: datetime, updated: datetime) -> tuple[
 
 
 def failed(failure_type: str, topic: str, at: datetime) -> tuple[Any, ...]:
-    return (failure_type, "detail", None, topic, 0, 0, "", at, topic, 0, 0)
+    return (failure_type, "detail", None, topic, 0, 0, "", at, topic, 0, 0, 0, None, False)
 
 
 @pytest.fixture(scope="module")

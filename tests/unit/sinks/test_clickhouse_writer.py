@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from schemas.origins import Origin, source_origin
 from sinks.batching import Batch, Cut, TopicPartition
 from sinks.chdb_backend import ChdbBackend
 from sinks.clickhouse_writer import ClickHouseWriter
@@ -135,3 +136,59 @@ def test_dead_letters_alerts_and_accounts(chdb_store: ChdbBackend) -> None:
     assert chdb_store.query(
         "SELECT tier, toString(updated_at) FROM account_tier_history ORDER BY updated_at"
     ).rows == [["key", "2026-01-01 00:00:00.000"], ["strategic", "2026-02-01 00:00:00.000"]]
+
+
+def originated(
+    topic: str, values: list[tuple[bytes, Origin | None]], first: int
+) -> Batch[SourceMessage]:
+    batch = batch_of(topic, [value for value, _ in values], first=first)
+    batch.items = [
+        item._replace(origin=origin) for item, (_, origin) in zip(batch.items, values, strict=True)
+    ]
+    return batch
+
+
+def source(offset: int, partition: int = 3) -> Origin:
+    return source_origin("enriched", "kam.touchpoints", partition, offset)
+
+
+def test_outputs_a_restarted_worker_sends_again_are_stored_once(chdb_store: ChdbBackend) -> None:
+    first = [(enriched_json(f"ev-{i}"), source(i)) for i in range(4)]
+    writer_on(chdb_store).write(originated("enr", first, first=0))
+    # The worker crashed after sending ev-0..3 and sends ev-2..5 again, at new offsets, mixed
+    # with a message from another source partition and one that says no origin.
+    again = [
+        (enriched_json("ev-2"), source(2)),
+        (enriched_json("other-0"), source(0, partition=4)),
+        (enriched_json("ev-3"), source(3)),
+        (enriched_json("ev-4"), source(4)),
+        (enriched_json("ev-4"), source(4)),  # twice within one batch
+        (enriched_json("plain"), None),
+        (enriched_json("ev-5"), source(5)),
+    ]
+    restarted = writer_on(chdb_store)  # a new sink process: versions come from sink_origins
+    batch = originated("enr", again, first=4)
+    restarted.write(batch)
+    restarted.write(batch)  # retried: the same rows and tokens, stored once
+    rows = chdb_store.query(
+        "SELECT event_id, source_offset FROM touchpoints ORDER BY source_offset"
+    ).rows
+    assert rows == [
+        ["ev-0", 0], ["ev-1", 1], ["ev-2", 2], ["ev-3", 3],
+        ["other-0", 5], ["ev-4", 7], ["plain", 9], ["ev-5", 10],
+    ]  # fmt: skip
+    stored = chdb_store.query(
+        "SELECT stream, max((major, minor)) FROM sink_origins GROUP BY stream ORDER BY stream"
+    ).rows
+    assert stored == [
+        ["enriched/kam.touchpoints/3", [5, 0]],
+        ["enriched/kam.touchpoints/4", [0, 0]],
+    ]
+
+
+def test_a_crash_between_rows_and_versions_stores_the_batch_once(chdb_store: ChdbBackend) -> None:
+    batch = originated("enr", [(enriched_json(f"ev-{i}"), source(i)) for i in range(3)], first=0)
+    writer_on(chdb_store).write(batch)
+    chdb_store.command("TRUNCATE TABLE sink_origins")  # as if the process died before them
+    writer_on(chdb_store).write(batch)  # the restarted sink reads the same batch again
+    assert chdb_store.query("SELECT count() FROM touchpoints").rows == [[3]]

@@ -86,6 +86,7 @@ def test_packaged_schema_is_idempotent(chdb_store: ChdbBackend) -> None:
         ["kpi_snapshots", "MergeTree"],
         ["schema_migrations", "MergeTree"],
         ["sink_batches", "MergeTree"],
+        ["sink_origins", "MergeTree"],
         ["touchpoints", "MergeTree"],
         ["touchpoints_accept_mv", "MaterializedView"],
         ["touchpoints_daily", "SummingMergeTree"],

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from schemas import DeadLetter, FailureType
+from schemas.failures import MAX_ORIGINAL_BYTES
 from sinks.rows import COLUMNS, SourceMessage, convert, rejected_row
 from tests.unit.sinks.samples import (
     KAFKA_TIME,
@@ -65,7 +68,25 @@ def test_dead_letter_row_keeps_original_base64() -> None:
     row = rows["failed_events"]
     assert row == (
         "not_json", "expected value at line 1", None, "kam.touchpoints", 2, 41,
-        base64.b64encode(b"{oops").decode(), T0, "dlq", 1, 9,
+        base64.b64encode(b"{oops").decode(), T0, "dlq", 1, 9, None, None, False,
+    )  # fmt: skip
+
+
+def test_dead_letter_row_keeps_the_size_and_hash_of_a_truncated_original() -> None:
+    raw = b"x" * (MAX_ORIGINAL_BYTES + 10)
+    letter = DeadLetter.keeping(
+        raw,
+        failure_type=FailureType.OVERSIZE,
+        detail="too big",
+        source_topic="kam.touchpoints",
+        source_partition=2,
+        source_offset=41,
+        received_at=T0,
+    )
+    row = by_table("deadletter", message(letter.model_dump_json().encode(), offset=9))
+    assert row["failed_events"][6:] == (
+        base64.b64encode(raw[:MAX_ORIGINAL_BYTES]).decode(), T0, "t", 1, 9,
+        len(raw), hashlib.sha256(raw).hexdigest(), True,
     )  # fmt: skip
 
 

@@ -27,12 +27,13 @@ from schemas import (
     FailureType,
     KpiUpdate,
 )
+from schemas.origins import Origin
 from streams import pipeline
 from streams.alerting import load_alert_rules
 from streams.enrichment import AccountDirectory, add_version
 from streams.kpis import KpiConfig
 from streams.pipeline import BatchOutcome, TouchpointProcessor
-from streams.state import alerts_key, kpi_key, offset_key, watermark
+from streams.state import alerts_key, kpi_key, offset_key, outbox_key, watermark
 from streams.validation import SourceRecord, ValidationPolicy
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -473,6 +474,7 @@ def test_a_late_delivery_for_a_strategic_account_fires_event_and_kpi_alerts() ->
         kpi_key(P, "acme", ContactPoint.LOGISTICS),
         alerts_key(P, "acme"),
         offset_key(P),
+        outbox_key(P),
     }
     # Every logistics KPI rule with a reading keeps a state (for the trend), firing or not.
     assert sorted(alert_states(state)) == [
@@ -647,3 +649,33 @@ def test_forgotten_partitions_drop_their_pending_kpi_updates(
     worker.forget([P])
     clock[0] = 60.0
     assert worker.tick(now=NOW).kpi_updates == []
+
+
+def test_alerts_are_numbered_per_partition_and_kept_in_the_outbox_until_the_next_batch() -> None:
+    state: dict[str, bytes] = {}
+    outcome = late_delivery_batch(state)
+    origins = [origin for _, origin, _ in outcome.alert_records]
+    assert origins == [Origin(f"alerts/{P}", (seq, 0)) for seq in (1, 2, 3)]
+    assert [orjson.loads(value)["alert_key"] for _, _, value in outcome.alert_records] == [
+        a.alert_key for a in outcome.alerts
+    ]
+    # A new owner of the partition (same state, new processor) sends exactly these again.
+    assert processor(state).outbox([P]) == outcome.alert_records
+    assert processor(state).outbox([P + 1]) == []
+    # The next tick with nothing to say empties the outbox but keeps the sequence.
+    later = processor(state)
+    later.load([P])
+    later.outbox([P])
+    tick = later.tick(now=NOW + timedelta(seconds=1))
+    assert tick.alerts == []
+    apply(state, tick)
+    quiet = later.tick(now=NOW + timedelta(seconds=2))
+    apply(state, quiet)
+    assert processor(state).outbox([P]) == []
+    following = processor(state)
+    following.load([P])
+    again = following.process(
+        records([delivery("e2", at=NOW, hours_late=30)], first_offset=10),
+        now=NOW + timedelta(hours=25),
+    )
+    assert [origin.version for _, origin, _ in again.alert_records][:1] == [(4, 0)]
