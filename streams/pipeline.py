@@ -36,10 +36,12 @@ from streams.state import (
     RECENT_EVENTS,
     alerts_key,
     compact_json,
+    counted_offset,
     decode_counted,
     encode_counted,
     event_fingerprint,
     kpi_key,
+    kpi_mark_key,
     offset_key,
     outbox_key,
     parse_key,
@@ -151,6 +153,11 @@ class TouchpointProcessor:
         self._sequences: dict[int, int] = {}
         """Per partition: the number of the last alert sent (stored with the outbox)."""
         self._outbox_full: set[int] = set()
+        self._kpi_marks: dict[int, int] = {}
+        """Per partition: its offset watermark at the last KPI flush, recorded (as delivered)
+        with the next flush, once the updates of the last one have reached the broker."""
+        self._recorded_marks: dict[int, int] = {}
+        self._flushed = False
 
     # --- batches ---------------------------------------------------------------------------
     def process(self, records: Sequence[SourceRecord], *, now: datetime) -> BatchOutcome:
@@ -200,6 +207,8 @@ class TouchpointProcessor:
         outcome.kpi_updates, snapshots = self._due_kpis(now, touched)
         outcome.alerts = self._book.evaluate(now=now, events=events, snapshots=snapshots)
         self._collect_alert_states(outcome)
+        tops = {r.partition: max(marks[r.partition], r.offset) for r in records}
+        self._record_kpi_marks(outcome, tops)
         for record in records:  # last: the watermark follows the states it covers
             marks[record.partition] = max(marks[record.partition], record.offset)
         for partition, mark in marks.items():
@@ -212,20 +221,28 @@ class TouchpointProcessor:
         outcome.kpi_updates, snapshots = self._due_kpis(now, {})
         outcome.alerts = self._book.evaluate(now=now, snapshots=snapshots)
         self._collect_alert_states(outcome)
+        self._record_kpi_marks(outcome, {})
         self._sequence_alerts(outcome)
         return outcome
 
     # --- ownership after rebalances --------------------------------------------------------
     def load(self, partitions: Iterable[int]) -> int:
-        """Take over the alert states of ``partitions`` from the state table; returns how many."""
+        """Take over the alert states of ``partitions`` from the state table (returns how many),
+        and send again the KPI updates a crash may have kept from the broker."""
         owned = set(partitions)
+        delivered = {p: int(self._state.get(kpi_mark_key(p)) or -1) for p in owned}
         loaded = 0
         for key, raw in list(self._state.items()):
-            partition, kind, account_id = parse_key(key)
-            if kind == "alerts" and partition in owned and raw is not None:
-                self._book.restore(account_id, orjson.loads(raw))
-                self._partition_of[account_id] = partition
+            partition, kind, rest = parse_key(key)
+            if partition not in owned or raw is None:
+                continue
+            if kind == "alerts":
+                self._book.restore(rest, orjson.loads(raw))
+                self._partition_of[rest] = partition
                 loaded += 1
+            elif kind == "kpi" and counted_offset(raw) > delivered[partition]:
+                contact_point, account_id = rest.split(":", 1)
+                self._kpi_resend.add(_Touched(partition, account_id, ContactPoint(contact_point)))
         return loaded
 
     def forget(self, partitions: Iterable[int]) -> None:
@@ -239,6 +256,9 @@ class TouchpointProcessor:
         for partition in gone:
             self._sequences.pop(partition, None)
         self._outbox_full -= gone
+        for partition in gone:
+            self._kpi_marks.pop(partition, None)
+            self._recorded_marks.pop(partition, None)
         self._book.drain_changes()
 
     def outbox(self, partitions: Iterable[int]) -> list[AlertRecord]:
@@ -339,6 +359,21 @@ class TouchpointProcessor:
             value = compact_json(bundle) if bundle else None
             outcome.state_writes[partition][alerts_key(partition, account_id)] = value
 
+    def _record_kpi_marks(self, outcome: BatchOutcome, tops: Mapping[int, int]) -> None:
+        """After a KPI flush: record the marks of the flush before (its updates were sent, the
+        caller sends batch after batch) and remember this flush's marks for the next one."""
+        if not self._flushed:
+            return
+        self._flushed = False
+        for partition in {*self._partition_of.values(), *tops, *self._kpi_marks}:
+            mark = self._kpi_marks.get(partition)
+            if mark is not None and self._recorded_marks.get(partition) != mark:
+                outcome.state_writes[partition][kpi_mark_key(partition)] = str(mark).encode()
+                self._recorded_marks[partition] = mark
+            self._kpi_marks[partition] = max(
+                tops.get(partition, -1), watermark(self._state, partition)
+            )
+
     def _sequence_alerts(self, outcome: BatchOutcome) -> None:
         """Number each alert in its partition's sequence and keep it in the partition's outbox.
 
@@ -379,9 +414,13 @@ class TouchpointProcessor:
         self._kpi_pending.update(touched)
         clock = time.monotonic()
         due = self._kpi_pending | self._kpi_resend
-        if clock < self._next_kpi_flush or not due:
+        if clock < self._next_kpi_flush:
+            return [], []
+        if not due:  # nothing to send; record the marks of the last flush if not done yet
+            self._flushed = self._flushed or self._kpi_marks != self._recorded_marks
             return [], []
         self._next_kpi_flush = clock + self._kpi_interval
+        self._flushed = True
         updates: list[KpiUpdate] = []
         snapshots: list[KpiSnapshot] = []
         computed: dict[_Touched, _Computed] = {}

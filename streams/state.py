@@ -25,7 +25,7 @@ import orjson
 
 from schemas import ContactPoint
 
-Kind = Literal["kpi", "alerts", "offset", "outbox"]
+Kind = Literal["kpi", "alerts", "offset", "outbox", "kpimark"]
 
 
 def kpi_key(partition: int, account_id: str, contact_point: ContactPoint) -> str:
@@ -43,6 +43,11 @@ def offset_key(partition: int) -> str:
 def outbox_key(partition: int) -> str:
     """The partition's alert outbox: its alert sequence and the alerts last sent."""
     return f"{partition}/outbox"
+
+
+def kpi_mark_key(partition: int) -> str:
+    """The partition's offset through which every KPI state's update has reached the broker."""
+    return f"{partition}/kpimark"
 
 
 def parse_key(key: str) -> tuple[int, Kind, str]:
@@ -82,6 +87,11 @@ def encode_counted(offset: int, recent: Sequence[int], state: bytes) -> bytes:
     the last :data:`RECENT_EVENTS` event ids it counted."""
     kept = recent[-RECENT_EVENTS:]
     return _HEADER.pack(offset, len(kept)) + b"".join(_ID.pack(f) for f in kept) + state
+
+
+def counted_offset(raw: bytes) -> int:
+    """The offset of the last event counted in :func:`encode_counted` bytes."""
+    return int(_HEADER.unpack_from(raw)[0])
 
 
 def decode_counted(raw: bytes) -> tuple[int, list[int], bytes]:

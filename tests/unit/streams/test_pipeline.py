@@ -33,7 +33,7 @@ from streams.alerting import load_alert_rules
 from streams.enrichment import AccountDirectory, add_version
 from streams.kpis import KpiConfig
 from streams.pipeline import BatchOutcome, TouchpointProcessor
-from streams.state import alerts_key, kpi_key, offset_key, outbox_key, watermark
+from streams.state import alerts_key, kpi_key, kpi_mark_key, offset_key, outbox_key, watermark
 from streams.validation import SourceRecord, ValidationPolicy
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -679,3 +679,26 @@ def test_alerts_are_numbered_per_partition_and_kept_in_the_outbox_until_the_next
         now=NOW + timedelta(hours=25),
     )
     assert [origin.version for _, origin, _ in again.alert_records][:1] == [(4, 0)]
+
+
+def test_a_new_owner_sends_again_the_kpi_updates_not_known_to_have_reached_the_broker() -> None:
+    state: dict[str, bytes] = {}
+    first = processor(state)
+    outcome = first.process(records([delivery("e1", at=NOW - timedelta(hours=1))]), now=NOW)
+    apply(state, outcome)
+    assert [u.contact_point for u in outcome.kpi_updates] == [ContactPoint.LOGISTICS, "overall"]
+    # The worker dies before the updates reach the broker: the next owner sends them again.
+    crashed = processor(state)
+    crashed.load([P])
+    resent = crashed.tick(now=NOW)
+    assert [(u.contact_point, u.counted_offset) for u in resent.kpi_updates] == [
+        (ContactPoint.LOGISTICS, 0),
+        ("overall", 0),
+    ]
+    # Once a later flush has recorded that they were sent, a new owner has nothing to resend.
+    apply(state, first.tick(now=NOW))
+    apply(state, first.tick(now=NOW))
+    assert int(state[kpi_mark_key(P)]) == 0
+    later = processor(state)
+    later.load([P])
+    assert later.tick(now=NOW).kpi_updates == []
