@@ -23,9 +23,8 @@ def add_snooze_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``kam alerts snooze`` (names match :func:`snooze_command`)."""
     parser.add_argument("--account", dest="account_id", required=True, help="account id")
     parser.add_argument("--rule", default=None, help="only this alert rule (default: all)")
-    parser.add_argument(
-        "--until", required=True, help="ISO 8601 time with offset, e.g. 2026-12-01T09:00:00+01:00"
-    )
+    parser.add_argument("--until", required=True, help="ISO 8601 time with offset, e.g. "
+                        "2026-12-01T09:00:00+01:00")
     parser.add_argument("--reason", required=True, help="why (shown to the team)")
     parser.add_argument("--by", dest="created_by", default=None, help="who snoozes")
 
@@ -60,14 +59,8 @@ def snooze_command(
     """Snooze an account (or one rule of it) until a time; 0 published, 1 failed, 2 bad input."""
     now = now or datetime.now(UTC)
     try:
-        snooze = Snooze(
-            account_id=account_id,
-            rule=rule,
-            until=parse_until(until),
-            reason=reason,
-            created_by=created_by,
-            created_at=now,
-        )
+        snooze = Snooze(account_id=account_id, rule=rule, until=parse_until(until),
+                        reason=reason, created_by=created_by, created_at=now)
     except (ValueError, ValidationError) as exc:
         print(f"invalid snooze: {exc}", file=out)
         return EXIT_USAGE

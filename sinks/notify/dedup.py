@@ -56,10 +56,9 @@ class Deduplicator:
             return "duplicate" if same else "stale"
         if state.notified_status is None:
             return "never_notified" if alert.status is AlertStatus.RESOLVED else "notify"
-        escalated = (
-            _SEVERITY_RANK[alert.severity]
-            > _SEVERITY_RANK[state.notified_severity or alert.severity]
-        )
+        escalated = _SEVERITY_RANK[alert.severity] > _SEVERITY_RANK[
+            state.notified_severity or alert.severity
+        ]
         repeat_due = state.notified_at is None or now - state.notified_at >= repeat_interval
         if alert.status != state.notified_status or escalated or repeat_due:
             return "notify"

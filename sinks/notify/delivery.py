@@ -65,14 +65,9 @@ async def deliver(
         outcome: Outcome, attempts: int, error: DeliveryError | None = None
     ) -> DeliveryResult:
         return DeliveryResult(
-            batch=batch,
-            receiver=receiver.name,
-            outcome=outcome,
-            attempts=attempts,
-            first_attempt_at=first_attempt_at,
-            finished_at=datetime.now(UTC),
-            seconds=clock() - started,
-            error=str(error) if error else None,
+            batch=batch, receiver=receiver.name, outcome=outcome, attempts=attempts,
+            first_attempt_at=first_attempt_at, finished_at=datetime.now(UTC),
+            seconds=clock() - started, error=str(error) if error else None,
             status=error.status if error else None,
         )
 

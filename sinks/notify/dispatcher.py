@@ -43,8 +43,8 @@ class Dispatcher:
         if verdict in ("duplicate", "stale"):
             return Decision(outcome=verdict)
         snooze = self.snoozes.active(alert, now)
-        closes_incident = alert.status is AlertStatus.RESOLVED and self._dedup.firing_notified(
-            alert.alert_key
+        closes_incident = (
+            alert.status is AlertStatus.RESOLVED and self._dedup.firing_notified(alert.alert_key)
         )
         if snooze is not None and not closes_incident:
             self._dedup.seen(alert, notified=False, now=now)

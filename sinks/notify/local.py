@@ -149,15 +149,9 @@ def local_alertmanager(
         url = f"http://127.0.0.1:{port}"
         with (Path(tmp) / "alertmanager.log").open("wb") as log:
             process = subprocess.Popen(
-                [
-                    binary,
-                    f"--config.file={config}",
-                    f"--storage.path={tmp}/data",
-                    f"--web.listen-address=127.0.0.1:{port}",
-                    "--cluster.listen-address=",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
+                [binary, f"--config.file={config}", f"--storage.path={tmp}/data",
+                 f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+                stdout=log, stderr=subprocess.STDOUT,
             )
             try:
                 _wait_ready(url, process, ready_timeout)

@@ -24,47 +24,34 @@ class NotifierMetrics:
     def create(cls, registry: CollectorRegistry) -> NotifierMetrics:
         return cls(
             notifications=Counter(
-                "kam_notify_notifications",
-                "Notifications by receiver and outcome (delivered, rejected, retries_exhausted).",
-                ["receiver", "outcome"],
+                "kam_notify_notifications", "Notifications by receiver and outcome "
+                "(delivered, rejected, retries_exhausted).", ["receiver", "outcome"],
                 registry=registry,
             ),
             alerts_notified=Counter(
-                "kam_notify_alerts_delivered",
-                "Alert states delivered, by receiver and status.",
-                ["receiver", "status"],
-                registry=registry,
+                "kam_notify_alerts_delivered", "Alert states delivered, by receiver and status.",
+                ["receiver", "status"], registry=registry,
             ),
             delivery_seconds=Histogram(
-                "kam_notify_delivery_seconds",
-                "From first attempt to delivery, retries included.",
-                ["receiver"],
-                buckets=_LATENCY_BUCKETS,
-                registry=registry,
+                "kam_notify_delivery_seconds", "From first attempt to delivery, retries included.",
+                ["receiver"], buckets=_LATENCY_BUCKETS, registry=registry,
             ),
             retries=Counter(
-                "kam_notify_retries",
-                "Delivery attempts after the first.",
-                ["receiver"],
+                "kam_notify_retries", "Delivery attempts after the first.", ["receiver"],
                 registry=registry,
             ),
             undeliverable=Counter(
-                "kam_notify_undeliverable",
-                "Notifications recorded as undeliverable.",
-                ["receiver", "reason"],
-                registry=registry,
+                "kam_notify_undeliverable", "Notifications recorded as undeliverable.",
+                ["receiver", "reason"], registry=registry,
             ),
             alert_states=Counter(
-                "kam_notify_alert_states",
-                "Alert states read, by decision (queued, duplicate, "
-                "stale, repeat, never_notified, snoozed, no_route, invalid).",
-                ["decision"],
+                "kam_notify_alert_states", "Alert states read, by decision (queued, duplicate, "
+                "stale, repeat, never_notified, snoozed, no_route, invalid).", ["decision"],
                 registry=registry,
             ),
             snoozes=Gauge("kam_notify_snoozes", "Snooze records known.", registry=registry),
             open_groups=Gauge(
-                "kam_notify_open_groups",
-                "Notification groups waiting for their window.",
+                "kam_notify_open_groups", "Notification groups waiting for their window.",
                 registry=registry,
             ),
         )

@@ -75,9 +75,8 @@ def undeliverable_record(
         dedup_keys=[item.dedup_key for item in batch.items],
         account_ids=sorted({item.alert.account_id for item in batch.items}),
         alerts=batch.alerts,
-        sources=[
-            SourceOffset(topic=r.topic, partition=r.partition, offset=r.offset) for r in batch.refs
-        ],
+        sources=[SourceOffset(topic=r.topic, partition=r.partition, offset=r.offset)
+                 for r in batch.refs],
         first_attempt_at=result.first_attempt_at,
         failed_at=result.finished_at,
     )

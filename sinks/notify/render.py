@@ -98,7 +98,9 @@ def runbook_url(alert: Alert, config: RoutingConfig) -> str | None:
 def render_alert(alert: Alert, config: RoutingConfig) -> RenderedAlert:
     """Everything an on-call account team needs to know about one alert state."""
     state = "FIRING" if alert.status is AlertStatus.FIRING else "RESOLVED"
-    title = f"[{state}] {account_label(alert)} - {alert.contact_point.value}: {alert.summary}"
+    title = (
+        f"[{state}] {account_label(alert)} - {alert.contact_point.value}: {alert.summary}"
+    )
     doc = config.rules.get(alert.rule)
     description = alert.summary
     if doc and doc.description:
@@ -122,10 +124,7 @@ def render_alert(alert: Alert, config: RoutingConfig) -> RenderedAlert:
         *([f"Runbook: {link}"] if link else []),
     ]
     return RenderedAlert(
-        title=title,
-        lines=tuple(lines),
-        description=description,
-        evidence=evidence,
+        title=title, lines=tuple(lines), description=description, evidence=evidence,
         runbook_url=link,
     )
 

@@ -70,14 +70,8 @@ def run_notifier(
         server, _ = start_http_server(
             metrics_settings.port, addr=metrics_settings.host, registry=registry or REGISTRY
         )
-    notifier = _Notifier(
-        kafka=kafka,
-        topics=topics,
-        config=config,
-        group_id=group_id,
-        metrics=notifier_metrics(registry),
-        poll_seconds=poll_seconds,
-    )
+    notifier = _Notifier(kafka=kafka, topics=topics, config=config, group_id=group_id,
+                         metrics=notifier_metrics(registry), poll_seconds=poll_seconds)
     try:
         asyncio.run(notifier.run(stop or threading.Event()))
     finally:
@@ -89,14 +83,8 @@ def run_notifier(
 
 class _Notifier:
     def __init__(
-        self,
-        *,
-        kafka: KafkaSettings,
-        topics: TopicSettings,
-        config: RoutingConfig,
-        group_id: str,
-        metrics: NotifierMetrics,
-        poll_seconds: float,
+        self, *, kafka: KafkaSettings, topics: TopicSettings, config: RoutingConfig,
+        group_id: str, metrics: NotifierMetrics, poll_seconds: float,
     ) -> None:
         self._topics = topics
         self._config = config
@@ -105,17 +93,10 @@ class _Notifier:
         self._dispatcher = Dispatcher(config=config)
         self._tracker = OffsetTracker()
         base = kafka.confluent_config()
-        self._consumer = Consumer(
-            {
-                **base,
-                "group.id": group_id,
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-            }
-        )
-        self._snoozes = Consumer(
-            {**base, "group.id": f"{group_id}.snoozes", "enable.auto.commit": False}
-        )
+        self._consumer = Consumer({**base, "group.id": group_id, "enable.auto.commit": False,
+                                   "auto.offset.reset": "earliest"})
+        self._snoozes = Consumer({**base, "group.id": f"{group_id}.snoozes",
+                                  "enable.auto.commit": False})
         self._producer = Producer({**base, "enable.idempotence": True})
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kam-notify-kafka")
         self._receivers: dict[str, Receiver] = {}
@@ -221,18 +202,11 @@ class _Notifier:
                 await asyncio.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
             return not stop.is_set()
 
-        results = await asyncio.gather(
-            *(
-                deliver(
-                    self._receivers[batch.receiver],
-                    batch,
-                    render_batch(batch, self._config),
-                    policy=self._config.delivery,
-                    sleep=sleep,
-                )
-                for batch in batches
-            )
-        )
+        results = await asyncio.gather(*(
+            deliver(self._receivers[batch.receiver], batch, render_batch(batch, self._config),
+                    policy=self._config.delivery, sleep=sleep)
+            for batch in batches
+        ))
         undeliverable = [result for result in results if result.undeliverable]
         if undeliverable:
             await asyncio.get_running_loop().run_in_executor(
@@ -256,13 +230,8 @@ class _Notifier:
                 metrics.alerts_notified.labels(receiver, alert.status.value).inc()
         else:
             metrics.undeliverable.labels(receiver, result.outcome).inc()
-            log.error(
-                "notification %s to %s undeliverable after %d attempts: %s",
-                result.batch.notification_id,
-                receiver,
-                result.attempts,
-                result.error,
-            )
+            log.error("notification %s to %s undeliverable after %d attempts: %s",
+                      result.batch.notification_id, receiver, result.attempts, result.error)
 
     def _record_undeliverable(self, results: list[DeliveryResult]) -> None:
         """Publish the records and wait for the broker's acks (before committing offsets)."""
@@ -275,12 +244,8 @@ class _Notifier:
         for result in results:
             kind = self._receivers[result.receiver].kind
             record = undeliverable_record(result, receiver_kind=kind)
-            self._producer.produce(
-                self._topics.undeliverable,
-                key=record.notification_id,
-                value=record.model_dump_json(),
-                on_delivery=acked,
-            )
+            self._producer.produce(self._topics.undeliverable, key=record.notification_id,
+                                   value=record.model_dump_json(), on_delivery=acked)
         if self._producer.flush(PRODUCE_TIMEOUT) > 0 or errors:
             detail = errors[0].str() if errors else "timed out"
             raise NotifyError(f"cannot record undeliverable notifications: {detail}")

@@ -153,10 +153,9 @@ def test_files_named_by_settings_are_mounted(name: str) -> None:
         mount = next(m for m in mounts if path.is_relative_to(m))
         volume = volumes[mounts[mount]]
         if "secret" in volume:
-            assert (
-                str(path.relative_to(mount))
-                in secrets[volume["secret"]["secretName"]]["stringData"]
-            )
+            assert str(path.relative_to(mount)) in secrets[volume["secret"]["secretName"]][
+                "stringData"
+            ]
 
 
 @pytest.mark.parametrize("name", sorted(DEPLOYMENTS))
@@ -170,10 +169,9 @@ def test_probes_use_the_metrics_endpoint_and_a_service_exposes_it(name: str) -> 
     annotations = by_kind("Deployment")[name]["spec"]["template"]["metadata"]["annotations"]
     assert annotations["prometheus.io/port"] == str(port)
     service = by_kind("Service")[name]
-    assert (
-        service["spec"]["selector"]
-        == by_kind("Deployment")[name]["spec"]["selector"]["matchLabels"]
-    )
+    assert service["spec"]["selector"] == by_kind("Deployment")[name]["spec"]["selector"][
+        "matchLabels"
+    ]
     assert service["spec"]["ports"] == [{"name": "metrics", "port": port, "targetPort": "metrics"}]
 
 

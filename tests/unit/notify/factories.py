@@ -51,12 +51,8 @@ def config(data: dict[str, Any]) -> RoutingConfig:
 
 
 RECEIVERS: dict[str, Any] = {
-    "slack": {
-        "kind": "slack",
-        "url": "http://127.0.0.1:1/hook",
-        "channel": "@{kam_owner}",
-        "fallback_channel": "#kam-unassigned",
-    },
+    "slack": {"kind": "slack", "url": "http://127.0.0.1:1/hook", "channel": "@{kam_owner}",
+              "fallback_channel": "#kam-unassigned"},
     "oncall": {"kind": "pagerduty", "url": "http://127.0.0.1:1/pd", "routing_key": "rk"},
     "am": {"kind": "alertmanager", "url": "http://127.0.0.1:1"},
     "digest": {"kind": "webhook", "url": "http://127.0.0.1:1/wh", "secret": "s3"},
@@ -67,29 +63,13 @@ ROUTED = config(
         "defaults": {"group_wait": "30s", "repeat_interval": "4h"},
         "receivers": RECEIVERS,
         "routes": [
-            {
-                "name": "strategic-owner",
-                "match": {"tier": "strategic"},
-                "receivers": ["slack"],
-                "continue": True,
-            },
-            {
-                "name": "strategic-oncall",
-                "match": {
-                    "tier": "strategic",
-                    "severity": "critical",
-                    "kam_team": "logistics-emea",
-                },
-                "receivers": ["oncall"],
-            },
+            {"name": "strategic-owner", "match": {"tier": "strategic"},
+             "receivers": ["slack"], "continue": True},
+            {"name": "strategic-oncall", "match": {"tier": "strategic", "severity": "critical",
+             "kam_team": "logistics-emea"}, "receivers": ["oncall"]},
             {"name": "strategic-rest", "match": {"tier": "strategic"}, "receivers": []},
-            {
-                "name": "standard-digest",
-                "match": {"tier": "standard", "severity": "warning"},
-                "receivers": ["digest"],
-                "group_by": "receiver",
-                "group_wait": "24h",
-            },
+            {"name": "standard-digest", "match": {"tier": "standard", "severity": "warning"},
+             "receivers": ["digest"], "group_by": "receiver", "group_wait": "24h"},
             {"name": "standard-nowhere", "match": {"tier": "standard"}, "receivers": []},
         ],
         "default_route": {"name": "default", "receivers": ["am"]},

@@ -25,15 +25,8 @@ UNREACHABLE = KafkaSettings(bootstrap_servers="127.0.0.1:1")
 )
 def test_bad_input_exits_2(until: str, reason: str, expected: str) -> None:
     out = io.StringIO()
-    code = snooze_command(
-        kafka=UNREACHABLE,
-        topics=TopicSettings(),
-        account_id="ACC-1",
-        until=until,
-        reason=reason,
-        now=T0,
-        out=out,
-    )
+    code = snooze_command(kafka=UNREACHABLE, topics=TopicSettings(), account_id="ACC-1",
+                          until=until, reason=reason, now=T0, out=out)
     assert code == 2
     assert out.getvalue().startswith(expected)
 
@@ -46,22 +39,7 @@ def test_parse_until_accepts_z_and_offsets() -> None:
 def test_arguments_match_the_command() -> None:
     parser = argparse.ArgumentParser()
     add_snooze_arguments(parser)
-    args = parser.parse_args(
-        [
-            "--account",
-            "ACC-1",
-            "--rule",
-            "otif_below_target",
-            "--until",
-            "2026-11-28T09:00:00Z",
-            "--reason",
-            "QBR",
-        ]
-    )
-    assert vars(args) == {
-        "account_id": "ACC-1",
-        "rule": "otif_below_target",
-        "until": "2026-11-28T09:00:00Z",
-        "reason": "QBR",
-        "created_by": None,
-    }
+    args = parser.parse_args(["--account", "ACC-1", "--rule", "otif_below_target",
+                              "--until", "2026-11-28T09:00:00Z", "--reason", "QBR"])
+    assert vars(args) == {"account_id": "ACC-1", "rule": "otif_below_target",
+                          "until": "2026-11-28T09:00:00Z", "reason": "QBR", "created_by": None}

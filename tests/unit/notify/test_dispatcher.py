@@ -16,13 +16,8 @@ SECOND = timedelta(seconds=1)
 
 
 def _snooze(rule: str | None = None, hours: int = 2) -> Snooze:
-    return Snooze(
-        account_id="ACC-1",
-        rule=rule,
-        until=T0 + timedelta(hours=hours),
-        reason="customer visit",
-        created_at=T0,
-    )
+    return Snooze(account_id="ACC-1", rule=rule, until=T0 + timedelta(hours=hours),
+                  reason="customer visit", created_at=T0)
 
 
 def test_alerts_of_one_account_within_the_window_make_one_batch() -> None:
@@ -30,9 +25,8 @@ def test_alerts_of_one_account_within_the_window_make_one_batch() -> None:
     rules = ["otif_below_target", "late_deliveries", "damaged_shipments"]
     for i, rule in enumerate(rules):
         ref = MessageRef("kam.alerts", 0, i)
-        decision = dispatcher.offer(
-            make_alert(rule=rule, severity=Severity.WARNING), now=T0 + i * SECOND, ref=ref
-        )
+        decision = dispatcher.offer(make_alert(rule=rule, severity=Severity.WARNING),
+                                    now=T0 + i * SECOND, ref=ref)
         assert decision.outcome == "queued"
     dispatcher.offer(make_alert("ACC-2", severity=Severity.WARNING), now=T0 + 5 * SECOND)
     assert dispatcher.due(T0 + 29 * SECOND) == []
@@ -47,9 +41,8 @@ def test_alerts_of_one_account_within_the_window_make_one_batch() -> None:
 def test_digest_groups_all_accounts_of_a_receiver() -> None:
     dispatcher = Dispatcher(config=ROUTED)
     for account in ("S-1", "S-2", "S-3"):
-        dispatcher.offer(
-            make_alert(account, tier=AccountTier.STANDARD, severity=Severity.WARNING), now=T0
-        )
+        dispatcher.offer(make_alert(account, tier=AccountTier.STANDARD,
+                                    severity=Severity.WARNING), now=T0)
     assert dispatcher.next_due() == T0 + timedelta(hours=24)
     (batch,) = dispatcher.due(T0 + timedelta(hours=24))
     assert (batch.receiver, batch.group_key) == ("digest", "*")
@@ -58,12 +51,10 @@ def test_digest_groups_all_accounts_of_a_receiver() -> None:
 
 def test_newer_state_replaces_older_in_an_open_group() -> None:
     dispatcher = Dispatcher(config=ROUTED)
-    dispatcher.offer(make_alert(severity=Severity.WARNING), now=T0, ref=MessageRef("t", 0, 7))
-    dispatcher.offer(
-        make_alert(severity=Severity.WARNING, status=AlertStatus.RESOLVED, minutes=0.1),
-        now=T0 + SECOND,
-        ref=MessageRef("t", 0, 8),
-    )
+    dispatcher.offer(make_alert(severity=Severity.WARNING), now=T0,
+                     ref=MessageRef("t", 0, 7))
+    dispatcher.offer(make_alert(severity=Severity.WARNING, status=AlertStatus.RESOLVED,
+                                minutes=0.1), now=T0 + SECOND, ref=MessageRef("t", 0, 8))
     (batch,) = dispatcher.due(T0 + timedelta(minutes=1))
     assert [alert.status for alert in batch.alerts] == [AlertStatus.RESOLVED]
     assert [ref.offset for ref in batch.refs] == [7, 8]

@@ -22,16 +22,14 @@ CONFIG = config({})
 
 def test_alertmanager_firing_and_resolved_times() -> None:
     firing = make_alert(minutes=5)
-    body = alertmanager_alert(
-        firing, render_alert(firing, CONFIG), firing_ttl=timedelta(hours=24), now=T0
-    )
+    body = alertmanager_alert(firing, render_alert(firing, CONFIG),
+                              firing_ttl=timedelta(hours=24), now=T0)
     assert (body["startsAt"], body["endsAt"]) == ("2026-11-27T09:00:00Z", "2026-11-28T09:05:00Z")
     assert "generatorURL" not in body
     resolved = make_alert(minutes=5, status=AlertStatus.RESOLVED)
     early = T0 + timedelta(minutes=4)
-    body = alertmanager_alert(
-        resolved, render_alert(resolved, CONFIG), firing_ttl=timedelta(hours=24), now=early
-    )
+    body = alertmanager_alert(resolved, render_alert(resolved, CONFIG),
+                              firing_ttl=timedelta(hours=24), now=early)
     assert body["endsAt"] == "2026-11-27T09:04:00Z"
 
 
@@ -52,16 +50,10 @@ def test_slack_message_caps_sections() -> None:
 
 @pytest.mark.parametrize(
     ("status", "error", "retry_after"),
-    [
-        (200, None, None),
-        (202, None, None),
-        (429, RetryableDeliveryError, 7.0),
-        (500, RetryableDeliveryError, 7.0),
-        (503, RetryableDeliveryError, 7.0),
-        (408, RetryableDeliveryError, 7.0),
-        (400, DeliveryError, None),
-        (404, DeliveryError, None),
-    ],
+    [(200, None, None), (202, None, None), (429, RetryableDeliveryError, 7.0),
+     (500, RetryableDeliveryError, 7.0), (503, RetryableDeliveryError, 7.0),
+     (408, RetryableDeliveryError, 7.0), (400, DeliveryError, None),
+     (404, DeliveryError, None)],
 )
 def test_check_status(status: int, error: type[Exception] | None, retry_after: float) -> None:
     if error is None:

@@ -51,8 +51,7 @@ def test_unmatched_goes_to_default_route() -> None:
 def test_route_defaults_apply() -> None:
     target = route_alert(make_alert(), ROUTED)[0]
     assert (target.group_wait, target.repeat_interval) == (
-        timedelta(seconds=30),
-        timedelta(hours=4),
+        timedelta(seconds=30), timedelta(hours=4),
     )
 
 

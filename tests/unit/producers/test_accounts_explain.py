@@ -55,9 +55,7 @@ def config() -> TieringConfig:
 def explained(config: TieringConfig, override: TierOverride | None = None) -> str:
     plan = plan_load(
         [AccountRow(line=2, account=ACME, override=override)],
-        config=config,
-        state=CurrentState(),
-        now=NOW,
+        config=config, state=CurrentState(), now=NOW,
     )
     account = plan.accounts[0]
     decision = decide_account_tier(account, config=config, decided_at=NOW)
@@ -99,9 +97,7 @@ def test_explanation_shows_the_override_and_its_reason(config: TieringConfig) ->
 def test_a_changed_configuration_is_pointed_out(config: TieringConfig) -> None:
     plan = plan_load(
         [AccountRow(line=2, account=ACME, override=None)],
-        config=config,
-        state=CurrentState(),
-        now=NOW,
+        config=config, state=CurrentState(), now=NOW,
     )
     newer = config.model_copy(
         update={"thresholds": Thresholds(strategic=60, key=40), "model_version": "2027.01-1"}

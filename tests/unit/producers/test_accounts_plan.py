@@ -59,13 +59,8 @@ def test_first_load_publishes_every_account_and_a_first_status(config: TieringCo
     assert published.updated_at == T1
     assert published.tier_model_version == config.model_version
     assert published.model_dump(exclude=set(acme().model_fields_set)) == {
-        "tier": AccountTier.KEY,
-        "tier_score": 67.5,
-        "kam_owner": None,
-        "kam_team": None,
-        "parent_account_id": None,
-        "updated_at": T1,
-        "tier_override": None,
+        "tier": AccountTier.KEY, "tier_score": 67.5, "kam_owner": None, "kam_team": None,
+        "parent_account_id": None, "updated_at": T1, "tier_override": None,
         "tier_model_version": config.model_version,
     }
     assert [(s.account_id, s.previous_tier, s.tier, s.score) for s in plan.statuses] == [
@@ -109,13 +104,11 @@ def test_a_tier_change_publishes_exactly_one_status(config: TieringConfig) -> No
     state = state_after([acme(), small("S1")], config)
     # growth 8 -> 10 (+3.00), influence 7 -> 10 (+3.00), industry 6 -> 7 (+1.00): 74.50 key;
     # potential profitability 30 -> 36 (+1.50): 76.00 strategic
-    changed = acme(
-        growth_potential=10, influence=10, industry_weight=7, potential_profitability_pct=36
-    )
+    changed = acme(growth_potential=10, influence=10, industry_weight=7,
+                   potential_profitability_pct=36)
     plan = plan_load(rows(changed, small("S1")), config=config, state=state, now=T2)
-    changes = [
-        (s.account_id, s.previous_tier, s.tier, s.score, s.changed_at) for s in plan.statuses
-    ]
+    changes = [(s.account_id, s.previous_tier, s.tier, s.score, s.changed_at)
+               for s in plan.statuses]
     assert changes == [("ACME-001", AccountTier.KEY, AccountTier.STRATEGIC, 76.0, T2)]
     assert [a.account_id for a in plan.accounts] == ["ACME-001"]
 

@@ -38,16 +38,11 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 def test_csv_rows_and_row_errors_with_line_numbers(tmp_path: Path) -> None:
     parsed = parse_account_file(write(tmp_path, "accounts.csv", CSV), now=NOW)
     assert [(row.line, row.account.account_id) for row in parsed.rows] == [
-        (2, "A1"),
-        (6, "A4"),
-        (9, "A6"),
+        (2, "A1"), (6, "A4"), (9, "A6"),
     ]
     acme = parsed.rows[0].account
     assert (acme.name, acme.segment, acme.annual_revenue_eur, acme.growth_potential) == (
-        "Acme",
-        "automotive",
-        1e9,
-        8.0,
+        "Acme", "automotive", 1e9, 8.0,
     )
     assert acme.influence is None
     assert parsed.rows[2].account.name == "Multi\nline"
@@ -86,12 +81,7 @@ def test_jsonl_rows_and_row_errors(tmp_path: Path) -> None:
     assert parsed.rows[0].account.kam_owner == "bob"
     assert parsed.rows[1].account.segment is None
     assert [(e.line, e.account_id) for e in parsed.errors] == [
-        (2, "J2"),
-        (3, None),
-        (5, None),
-        (6, "J3"),
-        (7, "J4"),
-        (8, "J5"),
+        (2, "J2"), (3, None), (5, None), (6, "J3"), (7, "J4"), (8, "J5"),
     ]
     reasons = [e.reason for e in parsed.errors]
     assert reasons[0] == "unknown field(s): tier"
@@ -146,6 +136,5 @@ def test_the_csv_example_in_the_docs_parses(tmp_path: Path) -> None:
     parsed = parse_account_file(write(tmp_path, "example.csv", example), now=NOW)
     assert parsed.errors == ()
     assert [(r.account.account_id, r.override is not None) for r in parsed.rows] == [
-        ("ACME-001", False),
-        ("CORE-003", True),
+        ("ACME-001", False), ("CORE-003", True),
     ]

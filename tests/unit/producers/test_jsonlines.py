@@ -37,21 +37,13 @@ class FakePublisher:
         future: Future[DeliveryResult] = Future()
         if event.event_id in self.refuse:
             future.set_exception(
-                DeliveryError(
-                    code="MSG_SIZE_TOO_LARGE",
-                    reason="too big",
-                    retriable=False,
-                    topic="tp",
-                    key=event.account_id,
-                )
+                DeliveryError(code="MSG_SIZE_TOO_LARGE", reason="too big", retriable=False,
+                              topic="tp", key=event.account_id)
             )
         else:
             self.published.append(event.event_id)
-            future.set_result(
-                DeliveryResult(
-                    "tp", 0, len(self.published) - 1, event.account_id, event.event_id, None
-                )
-            )
+            future.set_result(DeliveryResult("tp", 0, len(self.published) - 1, event.account_id,
+                                             event.event_id, None))
         return future
 
     def flush(self, timeout: float = 30.0) -> list[object]:
@@ -73,14 +65,13 @@ def test_validate_lines_numbers_lines_as_in_the_file() -> None:
     outcomes = list(validate_lines(LINES))
     assert [number for number, _ in outcomes] == [1, 3, 4, 6]
     assert outcomes[1][1] == LineRejection(
-        3,
-        FailureType.NOT_JSON,
+        3, FailureType.NOT_JSON,
         (FieldIssue("", "Invalid JSON: key must be a string at line 1 column 2"),),
     )
     assert outcomes[2][1] == LineRejection(
-        4,
-        FailureType.SCHEMA_VIOLATION,
-        (FieldIssue("payload.priority", "Input should be 'low', 'normal', 'high' or 'urgent'"),),
+        4, FailureType.SCHEMA_VIOLATION,
+        (FieldIssue("payload.priority",
+                    "Input should be 'low', 'normal', 'high' or 'urgent'"),),
     )
     assert str(outcomes[2][1]) == (
         "line 4: schema_violation: payload.priority: "
@@ -100,17 +91,14 @@ def test_report_counts_rejections_and_exit_code() -> None:
 
 
 def test_delivery_failures_keep_their_line_and_fail_the_run() -> None:
-    report = publish_lines(
-        [ticket_opened("e-1"), ticket_opened("e-2")], FakePublisher(refuse=frozenset({"e-2"}))
-    )
+    report = publish_lines([ticket_opened("e-1"), ticket_opened("e-2")],
+                           FakePublisher(refuse=frozenset({"e-2"})))
     assert report.published == 1
     assert report.rejected == ()
     [failure] = report.failed
     assert isinstance(failure, LineFailure)
     assert (failure.line_number, failure.event_id, failure.error.code) == (
-        2,
-        "e-2",
-        "MSG_SIZE_TOO_LARGE",
+        2, "e-2", "MSG_SIZE_TOO_LARGE"
     )
     assert str(failure) == "line 2: delivery failed: MSG_SIZE_TOO_LARGE: too big"
     assert report.exit_code == 1

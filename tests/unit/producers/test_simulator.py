@@ -108,24 +108,16 @@ def test_exact_mix_and_bad_counts_for_seed_7() -> None:
     bad_per_cp = Counter(m.event.contact_point for m in messages if m.event and m.rule)
     # Pinned for seed 7 (any change to the generator shows up here) ...
     assert dict(per_cp) == {
-        ContactPoint.SALES: 1824,
-        ContactPoint.LOGISTICS: 3562,
-        ContactPoint.SUPPORT: 2763,
-        ContactPoint.BILLING: 1851,
+        ContactPoint.SALES: 1824, ContactPoint.LOGISTICS: 3562,
+        ContactPoint.SUPPORT: 2763, ContactPoint.BILLING: 1851,
     }
     assert dict(bad_per_cp) == {
-        ContactPoint.SALES: 188,
-        ContactPoint.LOGISTICS: 335,
-        ContactPoint.SUPPORT: 258,
-        ContactPoint.BILLING: 185,
+        ContactPoint.SALES: 188, ContactPoint.LOGISTICS: 335,
+        ContactPoint.SUPPORT: 258, ContactPoint.BILLING: 185,
     }
     # ... and consistent with the configured mix 2:4:3:2 and the 10% bad probability.
-    weights = {
-        ContactPoint.SALES: 2,
-        ContactPoint.LOGISTICS: 4,
-        ContactPoint.SUPPORT: 3,
-        ContactPoint.BILLING: 2,
-    }
+    weights = {ContactPoint.SALES: 2, ContactPoint.LOGISTICS: 4, ContactPoint.SUPPORT: 3,
+               ContactPoint.BILLING: 2}
     for cp, weight in weights.items():
         assert within(per_cp[cp], n, weight / 11)
         assert within(bad_per_cp[cp], per_cp[cp], 0.1)
@@ -133,13 +125,8 @@ def test_exact_mix_and_bad_counts_for_seed_7() -> None:
 
 def test_event_mix_within_a_contact_point() -> None:
     mix = {"ticket_opened": 3.0, "csat_submitted": 1.0, "ticket_reopened": 1.0}
-    messages = take(
-        4000,
-        seed=2,
-        bad_probability=0.0,
-        contact_point_mix={ContactPoint.SUPPORT: 1.0},
-        event_mix=mix,
-    )
+    messages = take(4000, seed=2, bad_probability=0.0,
+                    contact_point_mix={ContactPoint.SUPPORT: 1.0}, event_mix=mix)
     counts = Counter(m.event.event_type for m in messages if m.event)
     assert set(counts) == {"ticket_opened", "csat_submitted"}  # reopened is never good
     assert counts["ticket_opened"] + counts["csat_submitted"] == 4000
@@ -153,11 +140,8 @@ def test_invalid_messages_fail_with_their_declared_type() -> None:
     assert len(invalid) == 560
     assert within(len(invalid), 3000, 0.2)
     assert {m.invalid for m in invalid} == {
-        FailureType.NOT_JSON,
-        FailureType.NOT_UTF8,
-        FailureType.SCHEMA_VIOLATION,
-        FailureType.UNKNOWN_EVENT_TYPE,
-        FailureType.UNSUPPORTED_SCHEMA_VERSION,
+        FailureType.NOT_JSON, FailureType.NOT_UTF8, FailureType.SCHEMA_VIOLATION,
+        FailureType.UNKNOWN_EVENT_TYPE, FailureType.UNSUPPORTED_SCHEMA_VERSION,
     }
     for message in invalid:
         assert message.event is None
@@ -208,12 +192,8 @@ def test_config_errors(config: dict[str, object], message: str) -> None:
 
 def test_mix_without_a_bad_type_cannot_be_bad() -> None:
     with pytest.raises(SimulationConfigError, match="no bad billing event type"):
-        take(
-            1,
-            event_mix={"invoice_issued": 1.0},
-            bad_probability=0.1,
-            contact_point_mix={ContactPoint.BILLING: 1.0},
-        )
+        take(1, event_mix={"invoice_issued": 1.0}, bad_probability=0.1,
+             contact_point_mix={ContactPoint.BILLING: 1.0})
 
 
 def test_pacing_and_report_arithmetic() -> None:
@@ -221,15 +201,8 @@ def test_pacing_and_report_arithmetic() -> None:
     assert pacing_delay(50, rate=100, elapsed=0.2) == pytest.approx(0.3)
     assert pacing_delay(50, rate=100, elapsed=0.7) == 0.0
     assert pacing_delay(10_000, rate=None, elapsed=0.0) == 0.0
-    report = SimulationReport(
-        accounts=5,
-        events=180,
-        bad_experiences=9,
-        invalid=20,
-        failed=0,
-        elapsed_seconds=2.0,
-        target_rate=100.0,
-    )
+    report = SimulationReport(accounts=5, events=180, bad_experiences=9, invalid=20, failed=0,
+                              elapsed_seconds=2.0, target_rate=100.0)
     assert (report.sent, report.achieved_rate) == (200, 100.0)
     assert report.summary() == (
         "5 accounts, 180 events (9 bad experiences), 20 invalid, 0 failed deliveries "

@@ -81,10 +81,8 @@ def test_values_are_clamped_to_the_scale_bounds() -> None:
     assert [c.normalised for c in decision.contributions] == [100.0, 100.0, 0.0]
     assert decision.score == 80.0
     below = decide_tier(
-        "B",
-        {"growth_potential": 0, "purchase_volume": 0, "target_segment": "x"},
-        config=small_config(),
-        decided_at=NOW,
+        "B", {"growth_potential": 0, "purchase_volume": 0, "target_segment": "x"},
+        config=small_config(), decided_at=NOW,
     )
     assert below.score == 0.0
     assert below.tier is AccountTier.STANDARD

@@ -60,8 +60,7 @@ def test_weights_within_tolerance_are_accepted() -> None:
     data = variant("criteria.influence.weight", 0.3333)
     data["criteria"]["size"]["weight"] = 0.3333
     data["criteria"]["growth_potential"] = {
-        "weight": 0.3333,
-        "normalisation": {"scale": "linear", "low": 0, "high": 10},
+        "weight": 0.3333, "normalisation": {"scale": "linear", "low": 0, "high": 10}
     }
     assert parse_tiering_config(data).model_version == "t"
 

@@ -19,3 +19,4 @@ def test_committed_schema_matches_the_model(name: str) -> None:
 def test_touchpoint_schema_names_every_event_type() -> None:
     schema = json.loads((SCHEMA_DIR / "touchpoint.schema.json").read_text())
     assert set(schema["discriminator"]["mapping"]) == set(EVENT_TYPES)
+
