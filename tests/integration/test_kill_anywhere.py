@@ -1,0 +1,173 @@
+"""SIGKILL the worker and the sink mid-stream, restart each like a supervisor: ClickHouse ends
+with exactly one row per source record, and the final KPIs of a crash-free pass.
+
+A bounded run for ``make test``: 1,200 simulated events (about 5% invalid), the worker killed
+twice and the sink once while events flow, each restarted at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+
+import orjson
+import pytest
+
+from kam.processes import ServiceProcess
+from kam.settings import ClickHouseSettings
+from producers.simulator import SimulatedMessage, SimulationConfig, simulate_messages
+from sinks import run_sql
+from tests.integration.conftest import Pipeline
+from tests.integration.helpers import wait_for
+from tests.integration.test_worker_recovery import _expected, _publish_accounts, _publish_events
+
+pytestmark = pytest.mark.integration
+
+EVENTS = 1_200
+FAST = {
+    "KAM_WORKER_KPI_INTERVAL_SECONDS": "0.5",
+    "KAM_WORKER_TICK_SECONDS": "0.5",
+    "KAM_WORKER_BATCH_SIZE": "40",
+    "KAM_SINK_BATCH_MAX_ROWS": "30",
+    "KAM_SINK_BATCH_MAX_SECONDS": "0.3",
+}
+
+
+@pytest.fixture(scope="module")
+def dataset() -> tuple[SimulationConfig, list[SimulatedMessage]]:
+    now = datetime.now(UTC).replace(microsecond=0)
+    config = SimulationConfig(
+        seed=23,
+        accounts=10,
+        start=now - timedelta(hours=5),
+        mean_gap_seconds=12.0,
+        bad_probability=0.1,
+        invalid_fraction=0.05,
+    )
+    return config, list(islice(simulate_messages(config), EVENTS))
+
+
+class Supervised:
+    """A service restarted at once after each SIGKILL, like a process supervisor would."""
+
+    def __init__(self, start: Callable[[int], ServiceProcess]) -> None:
+        self._start = start
+        self.lives = 0
+        self.process = self._next()
+
+    def _next(self) -> ServiceProcess:
+        self.lives += 1
+        return self._start(self.lives)
+
+    def kill_and_restart(self) -> None:
+        self.process.kill()
+        self.process = self._next()
+
+
+def _sql(pipeline: Pipeline, sql: str) -> list[list[object]]:
+    clickhouse = ClickHouseSettings(chdb_path=pipeline.workdir / "chdb")
+    text = run_sql(clickhouse, sql, fmt="JSONCompactEachRow")
+    return [orjson.loads(line) for line in text.splitlines() if line]
+
+
+def test_worker_and_sink_killed_mid_stream_store_every_record_once(
+    pipeline: Pipeline, dataset: tuple[SimulationConfig, list[SimulatedMessage]]
+) -> None:
+    config, messages = dataset
+    valid = [m for m in messages if m.invalid is None]
+    invalid = [m for m in messages if m.invalid is not None]
+    assert len(invalid) > 20
+    expected_kpis = {
+        key: {
+            window: {kpi: value for kpi, value in values.items() if value is not None}
+            for window, values in windows.items()
+            if any(value is not None for value in values.values())
+        }
+        for key, windows in _expected(config, messages)[0].items()
+    }
+
+    def start_worker(life: int) -> ServiceProcess:
+        env = {**FAST, "KAM_WORKER_DATA_DIR": str(pipeline.workdir / "w")}
+        return pipeline.service(["worker"], name=f"worker-{life}", env=env)
+
+    def start_sink(life: int) -> ServiceProcess:
+        return pipeline.service(["sink"], name=f"sink-{life}", env=FAST)
+
+    worker, sink = Supervised(start_worker), Supervised(start_sink)
+    _publish_accounts(pipeline, config)
+    wait_for(
+        lambda: worker.process.metric("kam_worker_account_updates_total") == config.accounts,
+        what="the accounts",
+        alive=[worker.process],
+    )
+    _publish_events(pipeline, messages)
+
+    def consumed() -> float:
+        return worker.process.metric("kam_worker_events_consumed_total")
+
+    wait_for(lambda: consumed() >= EVENTS // 4, what="a quarter", alive=[worker.process])
+    worker.kill_and_restart()
+    wait_for(lambda: consumed() >= 100, timeout=90, what="the restarted worker consuming")
+    sink.kill_and_restart()
+    wait_for(lambda: consumed() >= 300, timeout=90, what="more events", alive=[worker.process])
+    worker.kill_and_restart()
+
+    def stored() -> tuple[int, int]:
+        rows = _sql(
+            pipeline,
+            "SELECT (SELECT count() FROM touchpoints), (SELECT count() FROM failed_events)",
+        )
+        return int(rows[0][0]), int(rows[0][1])  # type: ignore[call-overload]
+
+    wait_for(
+        lambda: stored() == (len(valid), len(invalid)),
+        timeout=180,
+        what=f"{len(valid)} touchpoints and {len(invalid)} failed events",
+        alive=[worker.process, sink.process],
+    )
+
+    wait_for(
+        lambda: _latest_kpis(pipeline) == expected_kpis,
+        timeout=120,
+        what="the final KPI values",
+        alive=[sink.process],
+    )
+    for process in (worker.process, sink.process):
+        process.stop()
+    assert (worker.lives, sink.lives) == (3, 2)
+    assert pipeline.size(pipeline.topics.enriched) > len(valid), "no output was sent twice"
+
+    ids = _sql(pipeline, "SELECT event_id, count() FROM touchpoints GROUP BY event_id")
+    assert {row[0]: row[1] for row in ids} == {m.event.event_id: 1 for m in valid if m.event}
+    letters = _sql(
+        pipeline,
+        "SELECT source_partition, source_offset, count() FROM failed_events"
+        " GROUP BY source_partition, source_offset",
+    )
+    assert len(letters) == len(invalid) and all(row[2] == 1 for row in letters)
+    assert sorted(
+        str(row[0]) for row in _sql(pipeline, "SELECT failure_type FROM failed_events")
+    ) == sorted(str(m.invalid) for m in invalid)
+    repeated_alerts = _sql(
+        pipeline,
+        "SELECT alert_key, status, updated_at, count() AS n FROM alerts"
+        " GROUP BY alert_key, status, updated_at HAVING n > 1",
+    )
+    assert repeated_alerts == []
+    assert _latest_kpis(pipeline) == expected_kpis
+
+
+def _latest_kpis(pipeline: Pipeline) -> dict[tuple[str, str], dict[str, dict[str, float]]]:
+    """The latest value per account x contact point x window x KPI in ``kpi_snapshots``."""
+    rows = _sql(
+        pipeline,
+        "SELECT account_id, contact_point, window, kpi, argMax(value, computed_at)"
+        " FROM kpi_snapshots GROUP BY account_id, contact_point, window, kpi",
+    )
+    latest: dict[tuple[str, str], dict[str, dict[str, float]]] = {}
+    for account_id, contact_point, window, kpi, value in rows:
+        latest.setdefault((str(account_id), str(contact_point)), {}).setdefault(str(window), {})[
+            str(kpi)
+        ] = float(value)  # type: ignore[arg-type]
+    return latest
