@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kam.locks import ExclusiveLock, LockBusy
 from kam.settings import ClickHouseSettings
 from sinks.backend import ClickHouseBackend
 from sinks.exceptions import StoreLocked
 from sinks.migrate import apply_migrations
-from sinks.ownership import StoreOwnership
 from sinks.query_endpoint import ask_endpoint, endpoint_file
 
 if TYPE_CHECKING:
@@ -19,22 +20,30 @@ OWNER_WAIT_SECONDS = 60.0
 """How long a starting sink waits for a short-lived owner (``kam sql``) to close the store."""
 
 
+def owner_lock_path(chdb_path: Path) -> Path:
+    """The owner lock of a chdb directory (:mod:`kam.locks`): a file beside it, not inside."""
+    return chdb_path.with_name(f"{chdb_path.name}.lock")
+
+
 def open_chdb(clickhouse: ClickHouseSettings, *, wait: float = OWNER_WAIT_SECONDS) -> ChdbBackend:
     """The embedded store on ``clickhouse.chdb_path``, owned by this process until closed.
 
-    Waits up to ``wait`` seconds for the directory's owner lock (:mod:`sinks.ownership`), then
-    raises StoreLocked. Holding the lock, any endpoint announcement left behind is stale (its
-    owner is dead): it is removed, and the new owner announces its own.
+    chdb lets one process open a directory, and ``kam sql`` opening it for one query would
+    lock a restarting sink out, so every opener first takes the directory's owner lock, waiting
+    up to ``wait`` seconds (StoreLocked after that). Holding it, any endpoint announcement left
+    behind is stale (its owner died): it is removed, and the new owner announces its own.
     """
-    owner = StoreOwnership.acquire(clickhouse.chdb_path, wait=wait)
+    path = clickhouse.chdb_path
     try:
-        endpoint_file(clickhouse.chdb_path).unlink(missing_ok=True)
+        owner = ExclusiveLock.acquire(owner_lock_path(path), wait=wait)
+    except LockBusy as exc:
+        raise StoreLocked(f"{exc.holder} has the chdb directory {path} open") from None
+    try:
+        endpoint_file(path).unlink(missing_ok=True)
         # chdb loads a ~270 MB engine at import: only processes that use it pay for it
         from sinks.chdb_backend import ChdbBackend  # noqa: PLC0415
 
-        return ChdbBackend(
-            path=clickhouse.chdb_path, database=clickhouse.database, release=owner.release
-        )
+        return ChdbBackend(path=path, database=clickhouse.database, release=owner.release)
     except BaseException:
         owner.release()
         raise

@@ -37,7 +37,7 @@ class ChdbBackend:
     """A chdb session on ``path`` (created if missing) used as a ClickHouse store.
 
     ``release`` runs when the store is closed (it gives up the directory's owner lock, see
-    :mod:`sinks.ownership`).
+    :func:`sinks.access.open_chdb`).
     """
 
     def __init__(

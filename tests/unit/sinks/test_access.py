@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from kam.locks import ExclusiveLock
 from kam.settings import ClickHouseSettings
 from sinks import migrate, run_sql
-from sinks.access import open_chdb
+from sinks.access import open_chdb, owner_lock_path
 from sinks.chdb_backend import ChdbBackend
 from sinks.exceptions import ClickHouseError, StoreLocked
-from sinks.ownership import StoreOwnership
 from sinks.query_endpoint import QueryEndpoint, ask_endpoint, endpoint_file
 
 
@@ -56,7 +56,7 @@ def test_endpoint_answers_and_reports_errors(tmp_path: Path) -> None:
 
 def test_an_owned_directory_is_never_opened_by_another(tmp_path: Path) -> None:
     clickhouse = ClickHouseSettings(chdb_path=tmp_path / "chdb", database="kam_cli")
-    owner = StoreOwnership.acquire(clickhouse.chdb_path, wait=0)
+    owner = ExclusiveLock.acquire(owner_lock_path(clickhouse.chdb_path))
     try:
         with pytest.raises(StoreLocked, match=f"process {os.getpid()} .*retry in a few seconds"):
             run_sql(clickhouse, "SELECT 1", fmt="TSV")
