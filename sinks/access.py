@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kam.locks import ExclusiveLock, LockBusy
 from kam.settings import ClickHouseSettings
 from sinks.backend import ClickHouseBackend
 from sinks.exceptions import StoreLocked
@@ -14,23 +16,47 @@ if TYPE_CHECKING:
     from sinks.chdb_backend import ChdbBackend
 
 DEFAULT_FORMAT = "PrettyCompactMonoBlock"
+OWNER_WAIT_SECONDS = 60.0
+"""How long a starting sink waits for a short-lived owner (``kam sql``) to close the store."""
 
 
-def open_chdb(clickhouse: ClickHouseSettings) -> ChdbBackend:
-    """The embedded store on ``clickhouse.chdb_path`` (raises StoreLocked if another has it)."""
-    # chdb loads a ~270 MB engine at import: only processes that use it pay for it
-    from sinks.chdb_backend import ChdbBackend  # noqa: PLC0415
-
-    return ChdbBackend(path=clickhouse.chdb_path, database=clickhouse.database)
+def owner_lock_path(chdb_path: Path) -> Path:
+    """The owner lock of a chdb directory (:mod:`kam.locks`): a file beside it, not inside."""
+    return chdb_path.with_name(f"{chdb_path.name}.lock")
 
 
-def open_backend(clickhouse: ClickHouseSettings) -> ClickHouseBackend:
-    """The server backend when ``CLICKHOUSE_HOST`` is set, else the embedded chdb one."""
+def open_chdb(clickhouse: ClickHouseSettings, *, wait: float = OWNER_WAIT_SECONDS) -> ChdbBackend:
+    """The embedded store on ``clickhouse.chdb_path``, owned by this process until closed.
+
+    chdb lets one process open a directory, and ``kam sql`` opening it for one query would
+    lock a restarting sink out, so every opener first takes the directory's owner lock, waiting
+    up to ``wait`` seconds (StoreLocked after that). Holding it, any endpoint announcement left
+    behind is stale (its owner died): it is removed, and the new owner announces its own.
+    """
+    path = clickhouse.chdb_path
+    try:
+        owner = ExclusiveLock.acquire(owner_lock_path(path), wait=wait)
+    except LockBusy as exc:
+        raise StoreLocked(f"{exc.holder} has the chdb directory {path} open") from None
+    try:
+        endpoint_file(path).unlink(missing_ok=True)
+        # chdb loads a ~270 MB engine at import: only processes that use it pay for it
+        from sinks.chdb_backend import ChdbBackend  # noqa: PLC0415
+
+        return ChdbBackend(path=path, database=clickhouse.database, release=owner.release)
+    except BaseException:
+        owner.release()
+        raise
+
+
+def open_backend(clickhouse: ClickHouseSettings, *, wait: float = 0.0) -> ClickHouseBackend:
+    """The server backend when ``CLICKHOUSE_HOST`` is set, else the embedded chdb one (waiting
+    up to ``wait`` seconds for its owner lock)."""
     if clickhouse.backend == "server":
         from sinks.server_backend import ServerBackend  # noqa: PLC0415 - optional driver load
 
         return ServerBackend(settings=clickhouse)
-    return open_chdb(clickhouse)
+    return open_chdb(clickhouse, wait=wait)
 
 
 def migrate(clickhouse: ClickHouseSettings) -> list[str]:
@@ -51,13 +77,20 @@ def run_sql(clickhouse: ClickHouseSettings, sql: str, *, fmt: str = DEFAULT_FORM
     """Run one SQL statement and return its output as text (``kam sql "..."``).
 
     Server mode: through clickhouse-connect. Embedded mode: through the running sink's
-    read-only endpoint when one is announced, else by opening the chdb directory directly.
+    read-only endpoint when it answers, else by opening the chdb directory directly, but only
+    when no process has it open (StoreLocked otherwise: never lock a starting sink out).
     """
     if clickhouse.backend == "chdb":
         answer = ask_endpoint(endpoint_file(clickhouse.chdb_path), sql, fmt=fmt)
         if answer is not None:
             return answer
-    backend = open_backend(clickhouse)
+    try:
+        backend = open_backend(clickhouse)
+    except StoreLocked as exc:
+        raise StoreLocked(
+            f"{exc} and its SQL endpoint does not answer (a sink that is starting, or another"
+            " query); retry in a few seconds"
+        ) from exc
     try:
         return backend.raw(sql, fmt=fmt)
     finally:

@@ -8,7 +8,7 @@ directory read-write; :meth:`ChdbBackend.reader` opens a read-only session in th
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +34,25 @@ def encode_rows(rows: Sequence[Sequence[Any]]) -> bytes:
 
 
 class ChdbBackend:
-    """A chdb session on ``path`` (created if missing) used as a ClickHouse store."""
+    """A chdb session on ``path`` (created if missing) used as a ClickHouse store.
 
-    def __init__(self, *, path: Path, database: str, read_only: bool = False) -> None:
+    ``release`` runs when the store is closed (it gives up the directory's owner lock, see
+    :func:`sinks.access.open_chdb`).
+    """
+
+    def __init__(
+        self,
+        *,
+        path: Path,
+        database: str,
+        read_only: bool = False,
+        release: Callable[[], None] | None = None,
+    ) -> None:
         path.mkdir(parents=True, exist_ok=True)
         self._path = path
         self._database = database
         self._lock = threading.Lock()
+        self._release = release
         options = "&".join(f"{key}={value}" for key, value in QUERY_SETTINGS.items())
         target = f"{path}?mode=ro&{options}" if read_only else f"{path}?{options}"
         try:
@@ -113,3 +125,5 @@ class ChdbBackend:
     def close(self) -> None:
         with self._lock:
             self._session.close()
+        if self._release is not None:
+            self._release()

@@ -2,7 +2,10 @@
 
 Only one process can open a chdb data directory, so in embedded mode the sink answers queries
 for the others (``kam sql``). It writes ``sql-endpoint.json`` into the data directory so that
-clients find the port; queries run on a read-only chdb session.
+clients find the port; queries run on a read-only chdb session. The announcement names the
+owner's pid and a token of this endpoint instance: a client asks only a live pid, sends the
+token, and the endpoint refuses another token, so an announcement left by a killed sink (its
+port since reused by anyone) is never taken for a live endpoint.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import threading
 import urllib.error
 import urllib.request
@@ -23,6 +27,9 @@ from sinks.exceptions import ClickHouseError, QueryEndpointError
 log = logging.getLogger(__name__)
 ENDPOINT_FILE = "sql-endpoint.json"
 MAX_SQL_BYTES = 1_000_000
+TOKEN_HEADER = "X-Kam-Endpoint-Token"
+STALE = 409
+"""The status of a request carrying another endpoint's token."""
 
 
 def endpoint_file(chdb_path: Path) -> Path:
@@ -34,6 +41,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_POST(self) -> None:
+        if self.headers.get(TOKEN_HEADER) != self.server.token:
+            self._answer(STALE, "not the announced endpoint", code=None)
+            return
         if self.path.split("?")[0] != "/sql":
             self._answer(404, "only POST /sql", code=None)
             return
@@ -68,6 +78,7 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, port: int, store: ClickHouseBackend) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
         self.store = store
+        self.token = secrets.token_hex(16)
 
 
 class QueryEndpoint:
@@ -88,7 +99,12 @@ class QueryEndpoint:
     def start(self) -> None:
         self._thread.start()
         if self._announce is not None:
-            info = {"host": "127.0.0.1", "port": self.port, "pid": os.getpid()}
+            info = {
+                "host": "127.0.0.1",
+                "port": self.port,
+                "pid": os.getpid(),
+                "token": self._server.token,
+            }
             temporary = self._announce.with_suffix(".tmp")
             temporary.write_text(json.dumps(info))
             temporary.replace(self._announce)
@@ -103,22 +119,49 @@ class QueryEndpoint:
         self._store.close()
 
 
-def ask_endpoint(announce: Path, sql: str, *, fmt: str, timeout: float = 60.0) -> str | None:
-    """Run ``sql`` on the endpoint announced in ``announce``; ``None`` when none answers."""
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def _announced(announce: Path) -> tuple[int, str] | None:
+    """(port, token) of the announced endpoint when its owner lives, else ``None``."""
     try:
         info = json.loads(announce.read_text())
-    except (OSError, ValueError):
+        port, pid, token = int(info["port"]), int(info["pid"]), str(info["token"])
+    except (OSError, ValueError, KeyError, TypeError):
         return None
+    return (port, token) if _pid_alive(pid) else None
+
+
+def ask_endpoint(announce: Path, sql: str, *, fmt: str, timeout: float = 60.0) -> str | None:
+    """Run ``sql`` on the endpoint announced in ``announce``; ``None`` when none answers
+    (no announcement, a dead owner, nothing listening, or another endpoint on its port)."""
+    announced = _announced(announce)
+    if announced is None:
+        return None
+    port, token = announced
     request = urllib.request.Request(
-        f"http://127.0.0.1:{int(info['port'])}/sql",
+        f"http://127.0.0.1:{port}/sql",
         data=sql.encode(),
-        headers={"X-Kam-Format": fmt, "Content-Type": "text/plain; charset=utf-8"},
+        headers={
+            "X-Kam-Format": fmt,
+            "Content-Type": "text/plain; charset=utf-8",
+            TOKEN_HEADER: token,
+        },
         method="POST",
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return str(response.read().decode("utf-8", errors="replace"))
     except urllib.error.HTTPError as exc:
+        if exc.code == STALE:
+            return None
         message = exc.read().decode("utf-8", errors="replace")
         code = exc.headers.get("X-ClickHouse-Code")
         raise ClickHouseError(message, code=int(code) if code else None) from None

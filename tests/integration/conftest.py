@@ -12,7 +12,7 @@ from kam.kafka_admin import ensure_topics, pipeline_topics
 from kam.localkafka import free_port
 from kam.processes import ServiceProcess
 from kam.settings import KafkaSettings, TopicSettings
-from tests.integration.helpers import read_topic, topic_size
+from tests.integration.helpers import group_progress, read_topic, topic_size
 
 
 @dataclass
@@ -46,6 +46,13 @@ class Pipeline:
     def read_all(self, topic: str) -> list[bytes]:
         """Every record value on ``topic`` now, partition by partition in offset order."""
         return read_topic(self.kafka, topic, expected=self.size(topic), timeout=30)
+
+    def worker_progress(self) -> str:
+        """The workers' consumer group: members, assignment and lag on the touchpoints."""
+        return group_progress(
+            self.kafka, self.env["KAM_WORKER_APP_ID"], self.topics.touchpoints,
+            self.topics.partitions,
+        )  # fmt: skip
 
     def worker(self, *, name: str = "worker") -> ServiceProcess:
         """A stream worker with its own data directory."""

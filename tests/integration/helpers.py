@@ -6,7 +6,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from kam.processes import ServiceProcess
 from kam.settings import KafkaSettings
@@ -66,16 +67,52 @@ def topic_size(kafka: KafkaSettings, topic: str, partitions: int) -> int:
     return total
 
 
+def group_progress(kafka: KafkaSettings, group: str, topic: str, partitions: int) -> str:
+    """A consumer group's members with their assignment, and its committed offsets, end
+    offsets and lag per partition of ``topic`` (what a failing wait needs to show)."""
+    lines = [f"consumer group {group}:"]
+    admin = AdminClient(kafka.confluent_config())
+    try:
+        description = admin.describe_consumer_groups([group])[group].result(timeout=10)
+        state = description.state
+        lines.append(f"  state {state.name if isinstance(state, ConsumerGroupState) else state}")
+        for member in description.members:
+            assigned = sorted(
+                f"{tp.topic}[{tp.partition}]" for tp in member.assignment.topic_partitions
+            )
+            lines.append(f"  member {member.member_id} ({member.host}): {', '.join(assigned)}")
+    except KafkaException as exc:
+        lines.append(f"  cannot describe the group: {exc}")
+    consumer = Consumer({**kafka.confluent_config(), "group.id": group})
+    try:
+        wanted = [TopicPartition(topic, partition) for partition in range(partitions)]
+        for tp in consumer.committed(wanted, timeout=10):
+            low, high = consumer.get_watermark_offsets(tp, timeout=10)
+            done = tp.offset if tp.offset >= 0 else low
+            lines.append(
+                f"  {topic}[{tp.partition}] committed {tp.offset if tp.offset >= 0 else '-'}"
+                f" end {high} lag {high - done}"
+            )
+    except KafkaException as exc:
+        lines.append(f"  cannot read the committed offsets: {exc}")
+    finally:
+        consumer.close()
+    return "\n".join(lines)
+
+
 def wait_for(
     condition: Callable[[], T],
     *,
     timeout: float = 60.0,
     what: str = "condition",
     alive: Sequence[ServiceProcess] = (),
+    details: Callable[[], str] | None = None,
 ) -> T:
     """Poll ``condition`` until it returns a truthy value; fail the test after ``timeout``.
 
-    Fails at once, with the log's tail, when one of the ``alive`` processes has exited.
+    Fails at once, with the log's tail, when one of the ``alive`` processes has exited. A
+    timeout shows ``details()`` (such as :func:`group_progress`) and the tail of every
+    ``alive`` process's log.
     """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -86,4 +123,8 @@ def wait_for(
         if result:
             return result
         time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    report = [f"timed out after {timeout}s waiting for {what}"]
+    if details is not None:
+        report.append(details())
+    report += [f"--- {p.name} ({p.log_path}):\n{p.log_tail(80)}" for p in alive]
+    raise AssertionError("\n".join(report))

@@ -7,6 +7,7 @@ any crash: final KPI values per account x contact point, and the event-rule aler
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -26,6 +27,8 @@ from tests.integration.helpers import produce, wait_for
 
 EVENTS = 1_500
 FAST_KPIS = {"KAM_WORKER_KPI_INTERVAL_SECONDS": "0.5", "KAM_WORKER_TICK_SECONDS": "0.5"}
+RECOVERY_SECONDS = 30
+"""Kill to first new output: well above the worker's typical few seconds (target < 15 s)."""
 Key = tuple[str, str]
 
 
@@ -130,6 +133,7 @@ def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(
         alive=[first],
     )
     first.kill()
+    killed = time.monotonic()
     processed_before_kill = pipeline.size(pipeline.topics.enriched)
     assert 0 < processed_before_kill < EVENTS
 
@@ -137,10 +141,18 @@ def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(
         ["worker"], name="second", env={**env, "KAM_WORKER_DATA_DIR": str(pipeline.workdir / "w")}
     )
     wait_for(
+        lambda: pipeline.size(pipeline.topics.enriched) > processed_before_kill,
+        timeout=RECOVERY_SECONDS,
+        what="the first output after the restart",
+        alive=[second],
+        details=pipeline.worker_progress,
+    )
+    print(f"\nkill to first new output: {time.monotonic() - killed:.1f}s", flush=True)
+    wait_for(
         lambda: pipeline.size(pipeline.topics.enriched) >= EVENTS,
-        timeout=120,
         what="every event enriched after the restart",
         alive=[second],
+        details=pipeline.worker_progress,
     )
 
     assert _settle(pipeline, expected_kpis) == expected_kpis
@@ -168,6 +180,7 @@ def test_two_workers_give_the_same_results_as_one(
         timeout=90,
         what="the 4 partitions split 2 + 2",
         alive=workers,
+        details=pipeline.worker_progress,
     )
     _publish_accounts(pipeline, config)
     wait_for(
@@ -183,6 +196,7 @@ def test_two_workers_give_the_same_results_as_one(
         timeout=120,
         what="every event consumed",
         alive=workers,
+        details=pipeline.worker_progress,
     )
 
     assert all(w.metric("kam_worker_events_consumed_total") > 0 for w in workers)
