@@ -282,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     load = command(
         "load", _accounts_load, "tier and publish accounts from CSV or JSON lines", account_commands
     )
-    load.add_argument("file", help="CSV or JSON lines file")
+    load.add_argument("file", type=Path, help="CSV or JSON lines file")
     load.add_argument("--format", choices=("auto", "csv", "jsonl"), default="auto")
     load.add_argument("--dry-run", action="store_true", help="validate and tier, publish nothing")
     explain = command("explain", _accounts_explain, "why an account has its tier", account_commands)
