@@ -80,7 +80,7 @@ WireTime = Annotated[
 ]
 
 
-WireInt = Annotated[int, BeforeValidator(_wire_integer), Strict()]
+WireInt = Annotated[int, Strict(), BeforeValidator(_wire_integer)]
 """A strict integer; bound it with ``Field(ge=..., le=...)``."""
 WireFloat = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 """A strict, finite JSON number (integers allowed); bound it with ``Field``."""
@@ -91,7 +91,8 @@ Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]
 Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 """Free text (reasons, channels); may be empty."""
 Money = Annotated[WireFloat, Field(ge=0, le=MAX_MONEY)]
-Quantity = Annotated[WireInt, Field(ge=0, le=MAX_QUANTITY)]
+Quantity = Annotated[int, Strict(), Field(ge=0, le=MAX_QUANTITY), BeforeValidator(_wire_integer)]
+"""Bounds go before the validator, so that they reach the JSON Schema as minimum/maximum."""
 Currency = Annotated[str, Field(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")]
 """ISO 4217 code; the length bound keeps "EUR\\n" out in every regex dialect."""
 SchemaVersion = Annotated[Literal[1], BeforeValidator(_wire_integer)]
