@@ -1,20 +1,30 @@
 """The ``kam`` command: one subcommand per KAM Pulse process or task.
 
 Settings come from the environment (see :mod:`kam.settings`); flags only choose what to do.
-Each command imports its package lazily, so ``kam sql`` does not load Faust.
+Each command imports its package lazily, so ``kam sql`` does not load Faust. Before a command
+runs, what it needs (input file, configuration files, ClickHouse, the Kafka cluster) is checked
+in bounded time (:mod:`kam.preflight`); any failure is one line on stderr and exit code 2, with
+the traceback only under ``--debug``.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
+from pydantic import ValidationError
+
+from kam import preflight
 from kam.errors import KamError
+from kam.preflight import ConfigFile
 from kam.settings import (
     AlertingSettings,
     ClickHouseSettings,
@@ -30,7 +40,88 @@ from kam.settings import (
 from sinks.notify.commands import add_snooze_arguments, add_unsnooze_arguments
 
 Command = Callable[[argparse.Namespace], int]
+Check = Callable[[argparse.Namespace], None]
 EXIT_ERROR = 2
+LIBRDKAFKA_LOG = logging.getLogger("librdkafka")
+
+
+class UsageError(KamError):
+    """A bad flag, a missing argument or an unknown command, in the (sub)command ``prog``."""
+
+    def __init__(self, prog: str, message: str) -> None:
+        self.prog = prog
+        super().__init__(f"{message}: see `{prog} --help`")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and an exception main() reports)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(self.prog, message)
+
+
+def _load_alert_rules(path: Path) -> object:
+    from streams.alerting import load_alert_rules
+
+    return load_alert_rules(path)
+
+
+def _load_kpi_config(path: Path) -> object:
+    from streams.kpis import load_kpi_config
+
+    return load_kpi_config(path)
+
+
+def _load_routing(path: Path) -> object:
+    from sinks.notify import load_routing_config
+
+    return load_routing_config(path)
+
+
+def _load_tiering(path: Path) -> object:
+    from producers.tiering import load_tiering_config
+
+    return load_tiering_config(path)
+
+
+ALERT_RULES = ConfigFile("alert rules file", "KAM_ALERTS_RULES_PATH", _load_alert_rules)
+KPI_CONFIG = ConfigFile("KPI configuration file", "KAM_KPI_CONFIG_PATH", _load_kpi_config)
+ROUTING = ConfigFile("routing file", "KAM_NOTIFY_CONFIG_PATH", _load_routing)
+TIERING = ConfigFile("tiering configuration file", "KAM_TIERING_CONFIG_PATH", _load_tiering)
+
+
+def _input_file(args: argparse.Namespace) -> None:
+    preflight.require_readable(args.file)
+
+
+def _alert_rules(args: argparse.Namespace) -> None:
+    preflight.require_config(ALERT_RULES, AlertingSettings().rules_path)
+
+
+def _kpi_config(args: argparse.Namespace) -> None:
+    preflight.require_config(KPI_CONFIG, KpiSettings().config_path)
+
+
+def _routing(args: argparse.Namespace) -> None:
+    preflight.require_config(ROUTING, NotifierSettings().config_path)
+
+
+def _tiering(args: argparse.Namespace) -> None:
+    preflight.require_config(TIERING, TieringSettings().config_path)
+
+
+def _clickhouse(args: argparse.Namespace) -> None:
+    preflight.require_clickhouse(ClickHouseSettings())
+
+
+def _broker(args: argparse.Namespace) -> None:
+    preflight.require_broker(KafkaSettings())
+
+
+def _external_broker(args: argparse.Namespace) -> None:
+    """``kam demo`` starts its own broker unless ``KAFKA_BOOTSTRAP_SERVERS`` names one."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        _broker(args)
 
 
 def _stop_on_signal() -> threading.Event:
@@ -197,9 +288,16 @@ def _db_migrate(args: argparse.Namespace) -> int:
 
 
 def _schemas(args: argparse.Namespace) -> int:
-    from schemas.export import export
+    from schemas.export import SCHEMA_DIR, export
 
-    for path in export():
+    directory = args.dir or SCHEMA_DIR
+    try:
+        written = export(directory)
+    except OSError as exc:
+        raise preflight.PreflightError(
+            f"cannot write the schema files to {directory}: {exc.strerror}: check the path"
+        ) from exc
+    for path in written:
         print("wrote", path)
     return 0
 
@@ -239,10 +337,11 @@ def _add_simulation_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kam", description="KAM Pulse: real-time key-account customer experience."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(
@@ -250,19 +349,48 @@ def build_parser() -> argparse.ArgumentParser:
         handler: Command | None,
         help_text: str,
         group: argparse._SubParsersAction | None = None,
+        *,
+        needs: tuple[Check, ...] = (),
+        service: bool = False,
     ) -> argparse.ArgumentParser:
         sub = (group or commands).add_parser(name, help=help_text, description=help_text)
         if handler is not None:
-            sub.set_defaults(handler=handler)
+            sub.set_defaults(handler=handler, needs=needs, service=service, name=sub.prog)
         return sub
 
-    command("worker", _worker, "run a stream worker (Faust) until SIGTERM")
-    command("sink", _sink, "run the ClickHouse sink until SIGTERM")
-    command("notify", _notify, "run the alert notifier until SIGTERM")
-    command("topics", _topics, "create the pipeline's topics if they do not exist")
-    command("schemas", _schemas, "write the JSON Schema files of the event catalogue")
+    kafka: tuple[Check, ...] = (_broker,)
+    command(
+        "worker",
+        _worker,
+        "run a stream worker (Faust) until SIGTERM",
+        needs=(_alert_rules, _kpi_config, *kafka),
+        service=True,
+    )
+    command(
+        "sink",
+        _sink,
+        "run the ClickHouse sink until SIGTERM",
+        needs=(_clickhouse, *kafka),
+        service=True,
+    )
+    command(
+        "notify",
+        _notify,
+        "run the alert notifier until SIGTERM",
+        needs=(_routing, *kafka),
+        service=True,
+    )
+    command("topics", _topics, "create the pipeline's topics if they do not exist", needs=kafka)
+    schemas = command("schemas", _schemas, "write the JSON Schema files of the event catalogue")
+    schemas.add_argument("--dir", type=Path, default=None, help="where (default: schemas/json)")
 
-    demo = command("demo", _demo, "run the whole pipeline on a local broker and summarise it")
+    demo = command(
+        "demo",
+        _demo,
+        "run the whole pipeline on a local broker and summarise it",
+        needs=(_alert_rules, _kpi_config, _external_broker),
+        service=True,
+    )
     demo.add_argument("--duration", type=float, default=30.0, help="seconds of events")
     demo.add_argument("--rate", type=float, default=200.0, help="events/s")
     demo.add_argument("--accounts", type=int, default=60, help="number of accounts")
@@ -271,21 +399,39 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_simulation_arguments(
         command(
-            "simulate", _simulate, "publish simulated accounts and touchpoints at a target rate"
+            "simulate",
+            _simulate,
+            "publish simulated accounts and touchpoints at a target rate",
+            needs=kafka,
         )
     )
-    publish = command("publish", _publish, "publish touchpoints from JSON lines (FILE or -)")
+    publish = command(
+        "publish",
+        _publish,
+        "publish touchpoints from JSON lines (FILE or -)",
+        needs=(_input_file, *kafka),
+    )
     publish.add_argument("file", help="JSON lines file, - for stdin")
 
     accounts = command("accounts", None, "account master data and strategic tiering")
     account_commands = accounts.add_subparsers(dest="accounts_command", required=True)
     load = command(
-        "load", _accounts_load, "tier and publish accounts from CSV or JSON lines", account_commands
+        "load",
+        _accounts_load,
+        "tier and publish accounts from CSV or JSON lines",
+        account_commands,
+        needs=(_input_file, _tiering, *kafka),
     )
-    load.add_argument("file", help="CSV or JSON lines file")
+    load.add_argument("file", type=Path, help="CSV or JSON lines file")
     load.add_argument("--format", choices=("auto", "csv", "jsonl"), default="auto")
     load.add_argument("--dry-run", action="store_true", help="validate and tier, publish nothing")
-    explain = command("explain", _accounts_explain, "why an account has its tier", account_commands)
+    explain = command(
+        "explain",
+        _accounts_explain,
+        "why an account has its tier",
+        account_commands,
+        needs=(_tiering, *kafka),
+    )
     explain.add_argument("account_id")
 
     alerts = command("alerts", None, "alert snoozes")
@@ -296,33 +442,81 @@ def build_parser() -> argparse.ArgumentParser:
             _alerts_snooze,
             "silence an account or one rule until a time, with a reason",
             alert_commands,
+            needs=kafka,
         )
     )
     add_unsnooze_arguments(
-        command("unsnooze", _alerts_unsnooze, "lift a snooze now", alert_commands)
+        command("unsnooze", _alerts_unsnooze, "lift a snooze now", alert_commands, needs=kafka)
     )
 
-    sql = command("sql", _sql, "run SQL on the configured ClickHouse (also while running)")
+    sql = command(
+        "sql",
+        _sql,
+        "run SQL on the configured ClickHouse (also while running)",
+        needs=(_clickhouse,),
+    )
     sql.add_argument("query")
     sql.add_argument("--format", default="PrettyCompactMonoBlock", help="ClickHouse format")
     database = command("db", None, "ClickHouse schema")
     database_commands = database.add_subparsers(dest="db_command", required=True)
-    command("migrate", _db_migrate, "apply pending migrations", database_commands)
+    command(
+        "migrate", _db_migrate, "apply pending migrations", database_commands, needs=(_clickhouse,)
+    )
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+def _setting_error(error: ValidationError) -> str:
+    """One line naming the environment variable a settings class refused."""
+    from kam import settings
+
+    first = error.errors(include_url=False)[0]
+    field = ".".join(str(part) for part in first["loc"])
+    model: Any = getattr(settings, error.title, None)
+    prefix = model.model_config.get("env_prefix", "") if model else ""
+    return f"invalid environment variable {prefix}{field.upper()}: {first['msg']}: fix or unset it"
+
+
+def _run(args: argparse.Namespace) -> int:
+    for check in args.needs:
+        check(args)
+    if args.service and not args.verbose:
+        LIBRDKAFKA_LOG.setLevel(logging.WARNING)  # the cluster answers: its warnings matter now
     handler: Command = args.handler
+    return handler(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv
+    name = "kam"
     try:
-        return handler(args)
-    except KamError as error:
-        print(f"kam {args.command}: {error}", file=sys.stderr)
+        args = build_parser().parse_args(argv)
+        name = args.name
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose else logging.INFO,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        # Until the cluster is known to answer, librdkafka's connection failures are noise:
+        # the preflight check reports them as one sentence.
+        LIBRDKAFKA_LOG.setLevel(logging.DEBUG if args.verbose else logging.CRITICAL)
+        return _run(args)
+    except KeyboardInterrupt:
+        return 130
+    except (KamError, ValidationError, Exception) as error:
+        if debug:
+            traceback.print_exc()
+        name = error.prog if isinstance(error, UsageError) else name
+        print(f"{name}: {_describe(error, debug)}", file=sys.stderr)
         return EXIT_ERROR
+
+
+def _describe(error: BaseException, debug: bool) -> str:
+    if isinstance(error, KamError):
+        return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if isinstance(error, ValidationError):
+        return _setting_error(error)
+    hint = "" if debug else " (run with --debug for the traceback)"
+    return f"unexpected {type(error).__name__}: {error}{hint}"
 
 
 if __name__ == "__main__":

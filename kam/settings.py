@@ -6,8 +6,9 @@ Nothing here reads the environment at import time; each service builds its setti
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,10 +30,16 @@ class KafkaSettings(BaseSettings):
     ssl_cafile: Path | None = None
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
+    connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    """How long ``kam`` commands wait for the cluster before saying it is unreachable."""
 
-    def confluent_config(self) -> dict[str, str]:
-        """librdkafka properties for confluent-kafka clients."""
-        config = {
+    def confluent_config(self) -> dict[str, Any]:
+        """librdkafka properties for confluent-kafka clients.
+
+        librdkafka's own log lines go to the Python logger ``librdkafka`` (not raw to stderr).
+        """
+        config: dict[str, Any] = {
+            "logger": logging.getLogger("librdkafka"),
             "bootstrap.servers": self.bootstrap_servers,
             "security.protocol": self.security_protocol,
         }

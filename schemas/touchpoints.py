@@ -11,7 +11,21 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal, get_args
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from schemas.wire import (
+    MAX_DAYS_LATE,
+    MAX_LIST_ITEMS,
+    Currency,
+    Id,
+    Money,
+    Quantity,
+    SchemaVersion,
+    StrictBool,
+    Text,
+    WireInt,
+    WireTime,
+)
 
 SCHEMA_VERSION = 1
 SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
@@ -37,11 +51,6 @@ class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-Id = Annotated[str, Field(min_length=1, max_length=128)]
-Money = Annotated[float, Field(ge=0)]
-Quantity = Annotated[int, Field(ge=0)]
-
-
 class TouchpointBase(BaseModel):
     """Envelope fields shared by every touchpoint event."""
 
@@ -49,10 +58,10 @@ class TouchpointBase(BaseModel):
 
     event_id: Id
     account_id: Id
-    occurred_at: AwareDatetime
+    occurred_at: WireTime
     source_system: Id
-    schema_version: Literal[1] = SCHEMA_VERSION
-    trace_id: str | None = None
+    schema_version: SchemaVersion = SCHEMA_VERSION
+    trace_id: Id | None = None
 
 
 # --- sales ---------------------------------------------------------------------------------
@@ -62,31 +71,31 @@ class QuoteRequestedPayload(Payload):
 
 class QuoteSentPayload(Payload):
     quote_id: Id
-    requested_at: AwareDatetime
+    requested_at: WireTime
     amount: Money | None = None
 
 
 class OrderPlacedPayload(Payload):
     order_id: Id
     amount: Money
-    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    currency: Currency = "EUR"
 
 
 class OrderConfirmedPayload(Payload):
     order_id: Id
-    placed_at: AwareDatetime
+    placed_at: WireTime
 
 
 class OrderChangedPayload(Payload):
     order_id: Id
     change: Literal["changed", "cancelled"]
     initiated_by: Literal["customer", "supplier"]
-    reason: str = ""
+    reason: Text = ""
 
 
 class ExecutiveMeetingPayload(Payload):
     meeting_id: Id
-    attendees: list[str] = Field(default_factory=list)
+    attendees: list[Id] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
 
 
 class QuoteRequested(TouchpointBase):
@@ -129,13 +138,13 @@ class ExecutiveMeetingHeld(TouchpointBase):
 class ShipmentDispatchedPayload(Payload):
     shipment_id: Id
     order_id: Id | None = None
-    promised_at: AwareDatetime
+    promised_at: WireTime
 
 
 class DeliveryCompletedPayload(Payload):
     shipment_id: Id
-    promised_at: AwareDatetime
-    delivered_at: AwareDatetime
+    promised_at: WireTime
+    delivered_at: WireTime
     ordered_qty: Quantity
     delivered_qty: Quantity
     damaged_qty: Quantity = 0
@@ -143,13 +152,13 @@ class DeliveryCompletedPayload(Payload):
 
 class DeliveryFailedPayload(Payload):
     shipment_id: Id
-    reason: str = ""
+    reason: Text = ""
 
 
 class ReturnReceivedPayload(Payload):
     shipment_id: Id
     quantity: Quantity
-    reason: str = ""
+    reason: Text = ""
 
 
 class ShipmentDispatched(TouchpointBase):
@@ -180,13 +189,13 @@ class ReturnReceived(TouchpointBase):
 class TicketOpenedPayload(Payload):
     ticket_id: Id
     priority: Priority
-    channel: str = "email"
+    channel: Text = "email"
 
 
 class TicketRespondedPayload(Payload):
     ticket_id: Id
     priority: Priority
-    opened_at: AwareDatetime
+    opened_at: WireTime
 
 
 class TicketReopenedPayload(Payload):
@@ -195,17 +204,17 @@ class TicketReopenedPayload(Payload):
 
 class TicketEscalatedPayload(Payload):
     ticket_id: Id
-    level: int = Field(default=1, ge=1)
-    reason: str = ""
+    level: WireInt = Field(default=1, ge=1, le=100)
+    reason: Text = ""
 
 
 class CsatPayload(Payload):
-    score: int = Field(ge=1, le=5)
+    score: WireInt = Field(ge=1, le=5)
     ticket_id: Id | None = None
 
 
 class NpsPayload(Payload):
-    score: int = Field(ge=0, le=10)
+    score: WireInt = Field(ge=0, le=10)
 
 
 class TicketOpened(TouchpointBase):
@@ -254,38 +263,38 @@ class NpsSubmitted(TouchpointBase):
 class InvoiceIssuedPayload(Payload):
     invoice_id: Id
     amount: Money
-    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
-    due_at: AwareDatetime
+    currency: Currency = "EUR"
+    due_at: WireTime
 
 
 class InvoiceDisputedPayload(Payload):
     invoice_id: Id
-    reason: str = Field(min_length=1)
+    reason: Text = Field(min_length=1)
     amount_disputed: Money | None = None
 
 
 class DisputeResolvedPayload(Payload):
     invoice_id: Id
-    disputed_at: AwareDatetime
+    disputed_at: WireTime
     outcome: Literal["credited", "upheld", "withdrawn"]
 
 
 class PaymentReceivedPayload(Payload):
     invoice_id: Id
     amount: Money
-    days_late: int = Field(ge=0)
+    days_late: WireInt = Field(ge=0, le=MAX_DAYS_LATE)
 
 
 class CreditNotePayload(Payload):
     invoice_id: Id
     amount: Money
-    caused_by_error: bool
-    reason: str = ""
+    caused_by_error: StrictBool
+    reason: Text = ""
 
 
 class PaymentFailedPayload(Payload):
     invoice_id: Id
-    reason: str = ""
+    reason: Text = ""
 
 
 class InvoiceIssued(TouchpointBase):

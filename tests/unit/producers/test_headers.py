@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 from kam.settings import KafkaSettings
 from producers.headers import json_headers, touchpoint_headers, with_trace_id
@@ -55,6 +56,7 @@ def test_producer_config_fixes_guarantees_and_partitioner() -> None:
     options = PublisherOptions(linger_ms=20, extra={"batch.num.messages": 500})
     config = producer_config(kafka, options)
     assert config == {
+        "logger": logging.getLogger("librdkafka"),
         "bootstrap.servers": "b:9093",
         "security.protocol": "SASL_SSL",
         "sasl.mechanism": "SCRAM-SHA-512",

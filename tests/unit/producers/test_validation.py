@@ -84,7 +84,11 @@ def test_schema_violation_lists_every_field_without_the_tag() -> None:
         (
             nps(occurred_at="2026-03-02T10:00:00"),
             FailureType.SCHEMA_VIOLATION,
-            FieldIssue("occurred_at", "Input should have timezone info"),
+            FieldIssue(
+                "occurred_at",
+                "Input should be an RFC 3339 date-time with an offset, years 1900-2999 "
+                "(2026-01-01T09:00:00Z)",
+            ),
         ),
     ],
 )
