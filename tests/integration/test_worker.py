@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -169,3 +170,36 @@ def test_worker_validates_enriches_rolls_kpis_and_alerts(pipeline: Pipeline) -> 
     assert (logistics["otif"], logistics["delivery_delay_hours_avg"]) == (0.0, 24.0)
     assert updates["acme", "support"].windows["30d"]["csat_avg"] == 5.0
     assert updates["globex", "support"].windows["30d"]["csat_satisfied_rate"] == 0.0
+
+
+def test_a_message_near_the_broker_limit_is_dead_lettered_and_stops_nothing(
+    pipeline: Pipeline,
+) -> None:
+    """A 900 KB input is oversize; its dead letter (cut to 256 KiB, with size and hash) fits the
+    topic, so the events behind it in every partition are processed."""
+    huge = b'{"event_id": "' + b"x" * 900_000 + b'"}'
+    worker = pipeline.worker()
+    events = [_event(f"after-{i}", "acme", "csat_submitted", {"score": 5}) for i in range(8)]
+    produce(pipeline.kafka, pipeline.topics.touchpoints, [(b"acme", huge)])
+    produce(pipeline.kafka, pipeline.topics.touchpoints, [(b"acme", e) for e in events])
+    wait_for(
+        lambda: pipeline.size(pipeline.topics.enriched) >= len(events),
+        what="the events behind the huge one",
+        alive=[worker],
+    )
+    [raw] = read_topic(pipeline.kafka, pipeline.topics.deadletter, expected=1, timeout=30)
+    letter = DeadLetter.model_validate_json(raw)
+    assert (letter.failure_type, letter.original_size, letter.original_truncated) == (
+        "oversize",
+        len(huge),
+        True,
+    )
+    assert letter.original == huge[: 256 * 1024]
+    assert letter.original_sha256 == hashlib.sha256(huge).hexdigest()
+    assert len(raw) < 1_000_000
+    enriched = [
+        EnrichedTouchpoint.model_validate_json(value).event.event_id
+        for value in pipeline.read_all(pipeline.topics.enriched)
+    ]
+    assert enriched == [f"after-{i}" for i in range(8)]
+    assert worker.running()
