@@ -1,6 +1,6 @@
 """Run every benchmark against one local broker and print one summary table.
 
-    .venv/bin/python -m bench [--only worker latency memory sink] [sizes, see --help]
+    .venv/bin/python -m bench [--only worker latency memory recovery sink] [sizes, see --help]
 
 Each benchmark compares with a baseline run side by side in the same run (raw confluent-kafka
 consumer, one bulk insert, an idle worker) or with an absolute target; see docs/benchmarks.md.
@@ -19,11 +19,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import bench_latency, bench_memory, bench_worker, sink
+from bench import bench_latency, bench_memory, bench_recovery, bench_worker, sink
 from bench.common import BenchError, Result, format_table
 from kam.localkafka import local_kafka
 
-BENCHMARKS = ("sink", "worker", "latency", "memory")
+BENCHMARKS = ("sink", "worker", "latency", "memory", "recovery")
 
 
 def machine() -> str:
@@ -50,6 +50,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--memory-accounts", type=int, default=100_000, help="memory: accounts")
     parser.add_argument("--sink-rows", type=int, default=50_000, help="sink: rows")
+    parser.add_argument(
+        "--recovery-repetitions", type=int, default=3, help="recovery: kills and restarts"
+    )
     return parser.parse_args()
 
 
@@ -100,6 +103,12 @@ def main() -> int:
                 "memory",
                 lambda: bench_memory.run(
                     bootstrap=bootstrap, workdir=workdir, accounts=args.memory_accounts
+                ),
+            )
+            attempt(
+                "recovery",
+                lambda: bench_recovery.run(
+                    bootstrap=bootstrap, workdir=workdir, repetitions=args.recovery_repetitions
                 ),
             )
     print(f"end: {machine()}\n")

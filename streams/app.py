@@ -13,8 +13,10 @@ by origin, so every output is stored once (see :mod:`streams.state`).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
+import socket
 import ssl
 import time
 from collections import Counter
@@ -74,6 +76,18 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def group_instance_id(worker: WorkerSettings) -> str:
+    """The worker's static consumer group membership id (KIP-345): host name and data directory.
+
+    A worker restarted after a crash rejoins under the same id and takes its partitions back at
+    once, instead of waiting for the group to expire the dead member (the session timeout).
+    One live worker per data directory (:func:`streams.worker.run_worker` locks it) keeps the
+    id unique.
+    """
+    directory = hashlib.sha256(str(worker.data_dir.resolve()).encode()).hexdigest()[:12]
+    return f"{socket.gethostname()}-{directory}"
+
+
 def _faust_app(*, kafka: KafkaSettings, topics: TopicSettings, worker: WorkerSettings) -> faust.App:
     return faust.App(
         worker.app_id,
@@ -87,6 +101,7 @@ def _faust_app(*, kafka: KafkaSettings, topics: TopicSettings, worker: WorkerSet
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
         broker_session_timeout=worker.session_timeout_seconds,
+        consumer_group_instance_id=group_instance_id(worker),
         web_enabled=worker.web_port > 0,
         web_port=worker.web_port or 6066,
         web_host="127.0.0.1",

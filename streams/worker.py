@@ -7,7 +7,9 @@ from datetime import timedelta
 from faust.worker import Worker
 from prometheus_client import start_http_server
 
+from kam.errors import KamError
 from kam.kafka_admin import ensure_topics, pipeline_topics
+from kam.locks import ExclusiveLock, LockBusy
 from kam.settings import (
     AlertingSettings,
     KafkaSettings,
@@ -19,6 +21,24 @@ from kam.settings import (
 from streams.alerting import AlertRulesConfig, load_alert_rules
 from streams.app import create_app
 from streams.kpis import KpiConfig, SlaTarget, load_kpi_config
+
+LOCK_FILE = "worker.lock"
+
+
+class DataDirInUse(KamError):  # noqa: N818 - a state
+    """Another live worker uses this worker's data directory."""
+
+
+def lock_data_dir(worker: WorkerSettings) -> ExclusiveLock:
+    """Hold the data directory for this process's lifetime: one worker per directory, so its
+    static group membership id (:func:`streams.app.group_instance_id`) is its own."""
+    try:
+        return ExclusiveLock.acquire(worker.data_dir / LOCK_FILE)
+    except LockBusy as exc:
+        raise DataDirInUse(
+            f"{exc.holder} already runs a worker on {worker.data_dir}; give each worker its own"
+            " KAM_WORKER_DATA_DIR"
+        ) from None
 
 
 def with_support_sla(kpis: KpiConfig, rules: AlertRulesConfig) -> KpiConfig:
@@ -43,8 +63,8 @@ def run_worker(
     alerting: AlertingSettings,
 ) -> None:
     """Block running the worker until SIGTERM/SIGINT; returns after a clean shutdown."""
+    data_dir = lock_data_dir(worker)  # creates the directory; the kernel frees it on any exit
     ensure_topics(kafka, pipeline_topics(topics))
-    worker.data_dir.mkdir(parents=True, exist_ok=True)
     if metrics.port:
         start_http_server(metrics.port, addr=metrics.host)
     rules = load_alert_rules(alerting.rules_path)
@@ -55,4 +75,7 @@ def run_worker(
         kpis=with_support_sla(load_kpi_config(kpis.config_path), rules),
         alert_rules=rules,
     )
-    Worker(app, loglevel=worker.log_level, quiet=True).execute_from_commandline()
+    try:
+        Worker(app, loglevel=worker.log_level, quiet=True).execute_from_commandline()
+    finally:
+        data_dir.release()

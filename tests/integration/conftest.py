@@ -48,10 +48,10 @@ class Pipeline:
         return read_topic(self.kafka, topic, expected=self.size(topic), timeout=30)
 
     def worker_progress(self) -> str:
-        """The workers' consumer group: members, assignment and lag on the touchpoints."""
+        """The workers' consumer group: members, assignment and lag on their input topics."""
         return group_progress(
-            self.kafka, self.env["KAM_WORKER_APP_ID"], self.topics.touchpoints,
-            self.topics.partitions,
+            self.kafka, self.env["KAM_WORKER_APP_ID"],
+            [self.topics.touchpoints, self.topics.accounts], self.topics.partitions,
         )  # fmt: skip
 
     def worker(self, *, name: str = "worker") -> ServiceProcess:

@@ -67,9 +67,11 @@ def topic_size(kafka: KafkaSettings, topic: str, partitions: int) -> int:
     return total
 
 
-def group_progress(kafka: KafkaSettings, group: str, topic: str, partitions: int) -> str:
+def group_progress(
+    kafka: KafkaSettings, group: str, topics: Sequence[str], partitions: int
+) -> str:
     """A consumer group's members with their assignment, and its committed offsets, end
-    offsets and lag per partition of ``topic`` (what a failing wait needs to show)."""
+    offsets and lag per partition of ``topics`` (what a failing wait needs to show)."""
     lines = [f"consumer group {group}:"]
     admin = AdminClient(kafka.confluent_config())
     try:
@@ -85,12 +87,12 @@ def group_progress(kafka: KafkaSettings, group: str, topic: str, partitions: int
         lines.append(f"  cannot describe the group: {exc}")
     consumer = Consumer({**kafka.confluent_config(), "group.id": group})
     try:
-        wanted = [TopicPartition(topic, partition) for partition in range(partitions)]
+        wanted = [TopicPartition(topic, p) for topic in topics for p in range(partitions)]
         for tp in consumer.committed(wanted, timeout=10):
             low, high = consumer.get_watermark_offsets(tp, timeout=10)
             done = tp.offset if tp.offset >= 0 else low
             lines.append(
-                f"  {topic}[{tp.partition}] committed {tp.offset if tp.offset >= 0 else '-'}"
+                f"  {tp.topic}[{tp.partition}] committed {tp.offset if tp.offset >= 0 else '-'}"
                 f" end {high} lag {high - done}"
             )
     except KafkaException as exc:

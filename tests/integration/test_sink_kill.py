@@ -23,8 +23,13 @@ EVENTS = 3000
 
 
 def sink_process(
-    kafka: KafkaSettings, topics: TopicSettings, clickhouse: ClickHouseSettings, group: str
+    kafka: KafkaSettings,
+    topics: TopicSettings,
+    clickhouse: ClickHouseSettings,
+    group: str,
+    log_path: Path | None = None,
 ) -> subprocess.Popen[bytes]:
+    """``python -m sinks`` in a child process, its output in ``log_path`` (default: dropped)."""
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
@@ -41,12 +46,10 @@ def sink_process(
         "KAM_SINK_BATCH_MAX_SECONDS": "0.2",
     }
     env.pop("CLICKHOUSE_HOST", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "sinks"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with open(log_path or os.devnull, "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "sinks"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
 
 
 def stored(clickhouse: ClickHouseSettings) -> int:

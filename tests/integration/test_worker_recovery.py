@@ -125,12 +125,14 @@ def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(
         lambda: first.metric("kam_worker_account_updates_total") == config.accounts,
         what="the accounts",
         alive=[first],
+        details=pipeline.worker_progress,
     )
     _publish_events(pipeline, messages)
     wait_for(
         lambda: first.metric("kam_worker_events_consumed_total") >= EVENTS // 3,
         what="a third of the events",
         alive=[first],
+        details=pipeline.worker_progress,
     )
     first.kill()
     killed = time.monotonic()
@@ -140,8 +142,8 @@ def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(
     second = pipeline.service(
         ["worker"], name="second", env={**env, "KAM_WORKER_DATA_DIR": str(pipeline.workdir / "w")}
     )
-    wait_for(
-        lambda: pipeline.size(pipeline.topics.enriched) > processed_before_kill,
+    wait_for(  # counted once the broker has the batch's outputs: the first new output
+        lambda: second.metric("kam_worker_events_valid_total") > 0,
         timeout=RECOVERY_SECONDS,
         what="the first output after the restart",
         alive=[second],
@@ -189,6 +191,7 @@ def test_two_workers_give_the_same_results_as_one(
         ),
         what="the accounts",
         alive=workers,
+        details=pipeline.worker_progress,
     )
     _publish_events(pipeline, messages)
     wait_for(
@@ -204,7 +207,12 @@ def test_two_workers_give_the_same_results_as_one(
     def enriched() -> int:
         return pipeline.size(pipeline.topics.enriched)
 
-    wait_for(lambda: enriched() >= EVENTS, what="every event enriched", alive=workers)
+    wait_for(
+        lambda: enriched() >= EVENTS,
+        what="every event enriched",
+        alive=workers,
+        details=pipeline.worker_progress,
+    )
     assert enriched() == EVENTS  # no rebalance during the run: nothing is processed twice
 
     assert _settle(pipeline, expected_kpis) == expected_kpis
