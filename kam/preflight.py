@@ -94,6 +94,8 @@ def require_readable(path: Path | str) -> None:
 
 
 def _problem(exc: BaseException) -> str:
+    if isinstance(exc.__cause__, ValidationError):
+        exc = exc.__cause__
     if isinstance(exc, OSError):
         return f"cannot be read ({exc.strerror})"
     if isinstance(exc, ValidationError):
