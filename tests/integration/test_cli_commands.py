@@ -193,3 +193,19 @@ def test_db_migrate_then_sql(pipeline: Pipeline) -> None:
     assert outcome(second) == (0, ["applied: nothing, the schema is up to date"], "")
     assert answer.returncode == 0, answer.stderr
     assert [json.loads(line) for line in answer.stdout.splitlines()] == [{"tables": 1}]
+
+
+def test_the_analysts_doc_sql_examples(pipeline: Pipeline) -> None:
+    doc = (ROOT / "docs" / "analysts.md").read_text()
+    examples = re.findall(r"^(kam sql .+?)\s+# ", doc, flags=re.MULTILINE)
+    assert len(examples) == 2
+    assert kam(pipeline, "db", "migrate").returncode == 0
+
+    count, health = (kam(pipeline, *shlex.split(example)[1:]) for example in examples)
+
+    assert outcome(count) == (
+        0,
+        ["   ┌─count()─┐", "1. │       0 │", "   └─────────┘"],
+        "",
+    )
+    assert outcome(health) == (0, [], "")
