@@ -8,6 +8,7 @@ line (what, where, what to do), stdout is empty and the exit code is 2.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -199,3 +200,20 @@ def test_debug_adds_the_traceback(workdir: Path) -> None:
         f"kam publish: cannot read {workdir}/nowhere.jsonl: No such file or directory: "
         "check the path"
     )
+
+
+def test_librdkafka_lines_go_through_logging_and_show_with_verbose() -> None:
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
+        "KAFKA_CONNECT_TIMEOUT_SECONDS": "2",
+    }
+    quiet, verbose = run_kam(["topics"], env), run_kam(["-v", "topics"], env)
+    assert len(quiet.stderr.splitlines()) == 1
+    *logged, last = verbose.stderr.splitlines()
+    assert last == quiet.stderr.strip()
+    assert logged
+    assert all(
+        re.fullmatch(r"\S+ \S+ (ERROR|WARNING|INFO|DEBUG) librdkafka: [A-Z]+ \[rdkafka#.*", line)
+        for line in logged
+    ), logged
