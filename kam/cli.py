@@ -490,8 +490,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     name = "kam"
     try:
-        args = build_parser().parse_args(argv)
+        args, unknown = build_parser().parse_known_args(argv)
         name = args.name
+        if unknown:
+            raise UsageError(name, f"unrecognized arguments: {' '.join(unknown)}")
         logging.basicConfig(
             level=logging.DEBUG if args.verbose else logging.INFO,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",

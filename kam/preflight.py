@@ -33,6 +33,7 @@ def require_broker(kafka: KafkaSettings) -> None:
     try:
         admin.list_topics(timeout=timeout)
     except KafkaException as exc:
+        admin.poll(0)  # hand librdkafka's queued log lines (why it failed) to Python logging
         raise PreflightError(
             f"cannot reach the Kafka broker at {kafka.bootstrap_servers} "
             f"(KAFKA_BOOTSTRAP_SERVERS) within {timeout:g} s ({exc.args[0].str()}): start one "
@@ -94,6 +95,8 @@ def require_readable(path: Path | str) -> None:
 
 
 def _problem(exc: BaseException) -> str:
+    if isinstance(exc.__cause__, ValidationError):
+        exc = exc.__cause__
     if isinstance(exc, OSError):
         return f"cannot be read ({exc.strerror})"
     if isinstance(exc, ValidationError):

@@ -12,6 +12,13 @@ from pathlib import Path
 from types import TracebackType
 
 
+def kam_command() -> list[str]:
+    """The installed ``kam`` console script next to this interpreter (``python -m kam.cli`` if
+    there is none), so that services run exactly as a person starts them."""
+    script = Path(sys.executable).with_name("kam")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "kam.cli"]
+
+
 class ServiceProcess:
     """``kam <command>`` in a child process with its own log file.
 
@@ -40,7 +47,7 @@ class ServiceProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "kam.cli", *self.command],
+                [*kam_command(), *self.command],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

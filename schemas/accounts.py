@@ -11,6 +11,8 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from schemas.wire import MAX_ID_CHARS, MAX_TEXT_CHARS
+
 
 class AccountTier(StrEnum):
     STRATEGIC = "strategic"
@@ -23,8 +25,10 @@ class AccountTier(StrEnum):
 ALERTING_TIERS = frozenset({AccountTier.STRATEGIC, AccountTier.KEY})
 
 Rating = Annotated[float, Field(ge=0, le=10)]
-MoneyEur = Annotated[float, Field(ge=0)]
+MoneyEur = Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False)]
+"""Finite and bounded: ``Infinity`` or ``1e309`` revenue is refused, not scored."""
 MarginPct = Annotated[float, Field(ge=-100, le=100)]
+Name = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]
 
 
 class TierOverride(BaseModel):
@@ -33,8 +37,8 @@ class TierOverride(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     tier: AccountTier
-    reason: str = Field(min_length=1)
-    by: str = Field(min_length=1)
+    reason: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    by: Name
     at: AwareDatetime
 
 
@@ -43,14 +47,14 @@ class Account(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    account_id: str = Field(min_length=1, max_length=128)
-    name: str = Field(min_length=1)
+    account_id: Name
+    name: str = Field(min_length=1, max_length=256)
     tier: AccountTier = AccountTier.STANDARD
     tier_score: float | None = Field(default=None, ge=0, le=100)
-    kam_owner: str | None = None
-    kam_team: str | None = None
-    segment: str | None = None
-    parent_account_id: str | None = None
+    kam_owner: Name | None = None
+    kam_team: Name | None = None
+    segment: Name | None = None
+    parent_account_id: Name | None = None
     updated_at: AwareDatetime | None = None
 
     annual_revenue_eur: MoneyEur | None = None
@@ -71,5 +75,5 @@ class Account(BaseModel):
     """Gross margin we expect from the customer on a 3-year horizon, percent."""
     tier_override: TierOverride | None = None
     """Manual override in force, if any (then ``tier`` is the override's tier)."""
-    tier_model_version: str | None = None
+    tier_model_version: Name | None = None
     """Version of the tiering model configuration that set ``tier`` and ``tier_score``."""

@@ -6,7 +6,8 @@
 #   kafka.sh stop  [--dir D]               stop the broker started in D (SIGTERM, then SIGKILL)
 #   kafka.sh status [--dir D]
 #
-# When KAFKA_BOOTSTRAP_SERVERS is set, `start` and `stop` do nothing: that cluster is used.
+# When KAFKA_BOOTSTRAP_SERVERS is set, `start` does nothing: that cluster is used. `stop` always
+# stops the broker this script started in D (its pid file), whatever KAFKA_BOOTSTRAP_SERVERS says.
 # `start` prints the bootstrap address (127.0.0.1:P) on its last line of stdout.
 set -euo pipefail
 
@@ -107,7 +108,6 @@ start() {
 }
 
 stop() {
-  [ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ] && return 0
   is_running || { rm -f "$dir/broker.pid"; return 0; }
   local pid; pid=$(cat "$dir/broker.pid")
   kill -TERM "$pid" 2>/dev/null || true

@@ -1,0 +1,219 @@
+"""The CLI error table: each ``kam`` subcommand against each failure a person can cause.
+
+Every case runs the installed console script with one thing wrong and everything else right
+(a real broker, the committed configuration files), and checks that stderr is exactly one
+line (what, where, what to do), stdout is empty and the exit code is 2.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from kam.localkafka import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+KAM = str(Path(sys.executable).with_name("kam"))
+COMMANDS: dict[str, list[str]] = {
+    "worker": ["worker"],
+    "sink": ["sink"],
+    "notify": ["notify"],
+    "topics": ["topics"],
+    "schemas": ["schemas", "--dir", "{tmp}/schemas"],
+    "demo": ["demo", "--duration", "1"],
+    "simulate": ["simulate", "--events", "1"],
+    "publish": ["publish", "{tmp}/events.jsonl"],
+    "accounts load": ["accounts", "load", "{tmp}/accounts.csv"],
+    "accounts explain": ["accounts", "explain", "acme"],
+    "alerts snooze": [
+        "alerts", "snooze", "--account", "acme", "--until", "2999-01-01T00:00:00Z",
+        "--reason", "test",
+    ],
+    "alerts unsnooze": ["alerts", "unsnooze", "--account", "acme"],
+    "sql": ["sql", "SELECT 1"],
+    "db migrate": ["db", "migrate"],
+}  # fmt: skip
+"""Every subcommand, with arguments that would work."""
+KAFKA_COMMANDS = [name for name in COMMANDS if name not in ("schemas", "sql", "db migrate")]
+CLICKHOUSE_COMMANDS = ["sink", "sql", "db migrate"]
+CONFIG_FILES: list[tuple[str, str, str]] = [
+    ("worker", "KAM_ALERTS_RULES_PATH", "alert rules file"),
+    ("worker", "KAM_KPI_CONFIG_PATH", "KPI configuration file"),
+    ("demo", "KAM_ALERTS_RULES_PATH", "alert rules file"),
+    ("notify", "KAM_NOTIFY_CONFIG_PATH", "routing file"),
+    ("accounts load", "KAM_TIERING_CONFIG_PATH", "tiering configuration file"),
+    ("accounts explain", "KAM_TIERING_CONFIG_PATH", "tiering configuration file"),
+]
+"""(subcommand, variable, what) for each configuration file a subcommand reads."""
+MALFORMED = {
+    "KAM_ALERTS_RULES_PATH": (
+        "bad.toml",
+        "invalid alert rules in {path}: not valid TOML: Invalid value (at line 1, column 8)",
+    ),
+    "KAM_KPI_CONFIG_PATH": ("bad.json", "1 error(s); first: windows: Input should be an object"),
+    "KAM_NOTIFY_CONFIG_PATH": (
+        "bad.toml",
+        "routing config {path} is not valid TOML: Invalid value (at line 1, column 8)",
+    ),
+    "KAM_TIERING_CONFIG_PATH": (
+        "bad.toml",
+        "tiering configuration {path} is not TOML: Invalid value (at line 1, column 8)",
+    ),
+}
+"""Variable -> (malformed file, the loader's reason quoted in the line)."""
+
+
+NOTIFY_ENV = {
+    "KAM_NOTIFY_CONFIG_PATH": "config/routing-demo.toml",
+    "KAM_NOTIFY_ALERTMANAGER_URL": "http://127.0.0.1:9/",
+    "KAM_NOTIFY_INBOX_URL": "http://127.0.0.1:9/",
+    "KAM_NOTIFY_INBOX_SECRET": "secret",
+}
+"""A routing file whose receivers are all set (the default one needs PagerDuty and Slack)."""
+
+
+@dataclass(frozen=True)
+class Case:
+    command: str
+    env: dict[str, str]
+    line: str
+    argv: tuple[str, ...] = ()
+    """Replaces the command's arguments when set."""
+
+
+def _cases() -> Iterator[pytest.ParameterSet]:
+    broker = "127.0.0.1:{closed}"
+    for name in KAFKA_COMMANDS:
+        line = (
+            f"kam {name}: cannot reach the Kafka broker at {broker} (KAFKA_BOOTSTRAP_SERVERS) "
+            "within 2 s (Failed to get metadata: Local: Broker transport failure): start one "
+            "(deploy/local/kafka.sh start) or point KAFKA_BOOTSTRAP_SERVERS at a running cluster"
+        )
+        yield pytest.param(Case(name, {"KAFKA_BOOTSTRAP_SERVERS": broker}, line),
+                           id=f"{name}-no-broker")  # fmt: skip
+    for name in CLICKHOUSE_COMMANDS:
+        env = {"CLICKHOUSE_HOST": "127.0.0.1", "CLICKHOUSE_PORT": "{closed}"}
+        line = (
+            f"kam {name}: cannot reach the ClickHouse server at 127.0.0.1:{{closed}} "
+            "(CLICKHOUSE_HOST, CLICKHOUSE_PORT): Connection refused: start it, fix those "
+            "variables, or unset CLICKHOUSE_HOST to use the embedded chdb"
+        )
+        yield pytest.param(Case(name, env, line), id=f"{name}-no-clickhouse")
+    for name, variable, what in CONFIG_FILES:
+        missing = "{tmp}/missing.conf"
+        line = (
+            f"kam {name}: {what} {missing} ({variable}) does not exist: create it or point "
+            f"{variable} at the file"
+        )
+        yield pytest.param(Case(name, {variable: missing}, line), id=f"{name}-{variable}-missing")
+        file_name, reason = MALFORMED[variable]
+        path = f"{{tmp}}/{file_name}"
+        line = (
+            f"kam {name}: {what} {path} ({variable}) is invalid ({reason.format(path=path)}): "
+            f"fix it or point {variable} at a valid file"
+        )
+        yield pytest.param(Case(name, {variable: path}, line), id=f"{name}-{variable}-malformed")
+    for name, argv in [
+        ("publish", ("publish", "{tmp}/nowhere.jsonl")),
+        ("accounts load", ("accounts", "load", "{tmp}/nowhere.csv")),
+    ]:
+        line = f"kam {name}: cannot read {argv[-1]}: No such file or directory: check the path"
+        yield pytest.param(Case(name, {}, line, argv), id=f"{name}-wrong-path")
+    line = (
+        "kam schemas: cannot write the schema files to {tmp}/events.jsonl/schemas: "
+        "Not a directory: check the path"
+    )
+    argv = ("schemas", "--dir", "{tmp}/events.jsonl/schemas")
+    yield pytest.param(Case("schemas", {}, line, argv), id="schemas-wrong-path")
+    for name, command_argv in COMMANDS.items():
+        line = f"kam {name}: unrecognized arguments: --no-such-flag: see `kam {name} --help`"
+        argv = (*command_argv, "--no-such-flag")
+        yield pytest.param(Case(name, {}, line, argv), id=f"{name}-bad-flag")
+    line = (
+        "kam topics: invalid environment variable KAFKA_SECURITY_PROTOCOL: Input should be "
+        "'PLAINTEXT', 'SSL', 'SASL_PLAINTEXT' or 'SASL_SSL': fix or unset it"
+    )
+    yield pytest.param(Case("topics", {"KAFKA_SECURITY_PROTOCOL": "TLS"}, line), id="bad-env")
+    line = (
+        "kam: argument COMMAND: invalid choice: 'frobnicate' (choose from 'worker', 'sink', "
+        "'notify', 'topics', 'schemas', 'demo', 'simulate', 'publish', 'accounts', 'alerts', "
+        "'sql', 'db'): see `kam --help`"
+    )
+    yield pytest.param(Case("frobnicate", {}, line, ("frobnicate",)), id="unknown-command")
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "events.jsonl").write_text("")
+    (tmp_path / "accounts.csv").write_text("account_id,name\nacme,Acme\n")
+    (tmp_path / "bad.toml").write_text("not = [toml\n")
+    (tmp_path / "bad.json").write_text('{"windows": 5}\n')
+    return tmp_path
+
+
+def run_kam(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The installed console script, as a person runs it from the project directory."""
+    return subprocess.run(
+        [KAM, *argv], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.mark.parametrize("case", list(_cases()))
+def test_one_readable_line_and_exit_code_2(case: Case, kafka_bootstrap: str, workdir: Path) -> None:
+    values = {"tmp": str(workdir), "closed": str(free_port())}
+    base = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("KAFKA_", "CLICKHOUSE_", "KAM_"))
+    }
+    env = {
+        **base,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "KAFKA_CONNECT_TIMEOUT_SECONDS": "2",
+        "CLICKHOUSE_CHDB_PATH": str(workdir / "chdb"),
+        **NOTIFY_ENV,
+        **{key: value.format(**values) for key, value in case.env.items()},
+    }
+    argv = [part.format(**values) for part in (case.argv or COMMANDS[case.command])]
+
+    result = run_kam(argv, env)
+
+    assert (result.returncode, result.stdout, result.stderr) == (
+        2,
+        "",
+        case.line.format(**values) + "\n",
+    )
+
+
+def test_debug_adds_the_traceback(workdir: Path) -> None:
+    result = run_kam(["--debug", "publish", f"{workdir}/nowhere.jsonl"], dict(os.environ))
+    assert result.returncode == 2
+    assert result.stderr.startswith("Traceback (most recent call last):\n")
+    assert result.stderr.splitlines()[-1] == (
+        f"kam publish: cannot read {workdir}/nowhere.jsonl: No such file or directory: "
+        "check the path"
+    )
+
+
+def test_librdkafka_lines_go_through_logging_and_show_with_verbose() -> None:
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
+        "KAFKA_CONNECT_TIMEOUT_SECONDS": "2",
+    }
+    quiet, verbose = run_kam(["topics"], env), run_kam(["-v", "topics"], env)
+    assert len(quiet.stderr.splitlines()) == 1
+    *logged, last = verbose.stderr.splitlines()
+    assert last == quiet.stderr.strip()
+    assert logged
+    assert all(
+        re.fullmatch(r"\S+ \S+ (ERROR|WARNING|INFO|DEBUG) librdkafka: [A-Z]+ \[rdkafka#.*", line)
+        for line in logged
+    ), logged
