@@ -120,6 +120,11 @@ class WorkerSettings(BaseSettings):
     data_dir: Path = Path(".kam/faust")
     kpi_interval_seconds: float = Field(default=10.0, gt=0)
     """KPI updates per account x contact point are sent at most this often."""
+    idle_advance_seconds: float = Field(default=300.0, ge=0)
+    """KPI windows end at each partition's stream time: the latest event time seen, but never
+    more than this far behind the clock, so windows slide and empty while a partition is quiet
+    and events older than the longest window behind it count as too late. 0: event time only
+    (deterministic replays of historical data; windows then never slide by themselves)."""
     session_timeout_seconds: float = Field(default=10.0, ge=6)
     """How soon the partitions of a crashed worker move to another (Kafka session timeout)."""
     tick_seconds: float = Field(default=5.0, gt=0)

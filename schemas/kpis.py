@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas.accounts import AccountTier
 from schemas.touchpoints import ContactPoint
@@ -28,9 +28,14 @@ class KpiUpdate(BaseModel):
     contact_point: ContactPoint | Literal["overall"]
     tier: AccountTier
     as_of: AwareDatetime
-    """End of the windows, in event time (the latest event seen for this key)."""
+    """The stream time the values are as of: the latest event time the worker has seen in the
+    account's partition, advanced with the clock while the partition is quiet (see
+    ``KAM_WORKER_IDLE_ADVANCE_SECONDS``)."""
     computed_at: AwareDatetime
     windows: dict[str, dict[str, float | None]]
+    window_bounds: dict[str, tuple[AwareDatetime, AwareDatetime]] = Field(default_factory=dict)
+    """Window name -> ``[start, end)`` the window's values cover (bucket-aligned: a window
+    ends at the end of the bucket of ``as_of`` of its tier, e.g. 5 minutes for ``1h``)."""
     counted_offset: int | None = None
     """Source offset of the last event counted in these values (all events of an account
     share one partition): with ``as_of``, the update's version (:mod:`schemas.origins`)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,25 +74,33 @@ def migrate(clickhouse: ClickHouseSettings) -> list[str]:
         backend.close()
 
 
-def run_sql(clickhouse: ClickHouseSettings, sql: str, *, fmt: str = DEFAULT_FORMAT) -> str:
+def run_sql(
+    clickhouse: ClickHouseSettings, sql: str, *, fmt: str = DEFAULT_FORMAT, wait: float = 15.0
+) -> str:
     """Run one SQL statement and return its output as text (``kam sql "..."``).
 
     Server mode: through clickhouse-connect. Embedded mode: through the running sink's
     read-only endpoint when it answers, else by opening the chdb directory directly, but only
-    when no process has it open (StoreLocked otherwise: never lock a starting sink out).
+    when no process has it open. A sink that is starting (it owns the directory, its endpoint
+    is not up yet) is waited for up to ``wait`` seconds, then StoreLocked says so.
     """
-    if clickhouse.backend == "chdb":
-        answer = ask_endpoint(endpoint_file(clickhouse.chdb_path), sql, fmt=fmt)
-        if answer is not None:
-            return answer
-    try:
-        backend = open_backend(clickhouse)
-    except StoreLocked as exc:
-        raise StoreLocked(
-            f"{exc} and its SQL endpoint does not answer (a sink that is starting, or another"
-            " query); retry in a few seconds"
-        ) from exc
-    try:
-        return backend.raw(sql, fmt=fmt)
-    finally:
-        backend.close()
+    deadline = time.monotonic() + wait
+    while True:
+        if clickhouse.backend == "chdb":
+            answer = ask_endpoint(endpoint_file(clickhouse.chdb_path), sql, fmt=fmt)
+            if answer is not None:
+                return answer
+        try:
+            backend = open_backend(clickhouse)
+        except StoreLocked as exc:
+            if time.monotonic() < deadline:
+                time.sleep(0.2)
+                continue
+            raise StoreLocked(
+                f"{exc} and its SQL endpoint does not answer (a sink that is starting, or"
+                " another query); retry in a few seconds"
+            ) from exc
+        try:
+            return backend.raw(sql, fmt=fmt)
+        finally:
+            backend.close()

@@ -52,6 +52,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "kpi_snapshots": (
         "account_id", "contact_point", "window", "kpi", "value", "computed_at", *SOURCE,
+        "as_of", "window_start", "window_end",
     ),
     "undeliverable_notifications": (
         "notification_id", "receiver", "receiver_kind", "channel", "reason", "attempts",
@@ -241,32 +242,37 @@ def account_rows(doc: Mapping[str, Any], message: SourceMessage) -> dict[str, Ro
 
 
 def kpi_rows(doc: Mapping[str, Any], message: SourceMessage) -> list[Row]:
-    """``kpi_snapshots`` rows of a :class:`schemas.KpiUpdate`: one per window x KPI with a value."""
+    """``kpi_snapshots`` rows of a :class:`schemas.KpiUpdate`: one per window x KPI, with a
+    NULL value where the window has no data (so the latest row of a KPI is always its value)."""
     account_id = _get(doc, "account_id", str, "")
     contact_point = _get(doc, "contact_point", str, "")
     computed_at = _time(doc, "computed_at", "")
+    as_of = _time(doc, "as_of", "")
     windows = _object(doc, "windows")
+    bounds = doc.get("window_bounds") or {}
     rows = []
     for window, values in windows.items():
         if not isinstance(values, dict):
             raise Undecodable("expected an object of KPI values", f"windows.{window}")
+        start, end = _bounds(bounds.get(window), f"window_bounds.{window}")
         for kpi, value in values.items():
-            if value is None:
-                continue
-            if not isinstance(value, int | float):
+            if value is not None and (not isinstance(value, int | float) or value is True):
                 raise Undecodable("expected a number", f"windows.{window}.{kpi}")
+            number = None if value is None else float(value)
             rows.append(
-                (
-                    account_id,
-                    contact_point,
-                    window,
-                    kpi,
-                    float(value),
-                    computed_at,
-                    *_source(message),
-                )
-            )
+                (account_id, contact_point, window, kpi, number, computed_at, *_source(message),
+                 as_of, start, end)
+            )  # fmt: skip
     return rows
+
+
+def _bounds(value: Any, path: str) -> tuple[datetime | None, datetime | None]:
+    """``[start, end)`` of a window, ``(None, None)`` for updates written before they were sent."""
+    if value is None:
+        return None, None
+    if not isinstance(value, list) or len(value) != 2 or not all(isinstance(v, str) for v in value):
+        raise Undecodable("expected [start, end] times", field_path=path)
+    return _moment(value[0], f"{path}[0]"), _moment(value[1], f"{path}[1]")
 
 
 CONVERTERS: dict[TopicKind, Callable[[Mapping[str, Any], SourceMessage], dict[str, Row]]] = {

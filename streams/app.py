@@ -144,6 +144,7 @@ def create_app(
         kpis=kpis,
         alert_rules=alert_rules,
         kpi_interval=worker.kpi_interval_seconds,
+        idle_advance=worker.idle_advance_seconds,
     )
     exclusive = asyncio.Lock()  # a batch and the timer never interleave
 

@@ -8,6 +8,7 @@ Kafka and no Faust here: :mod:`streams.app` feeds batches in and sends the outco
 
 from __future__ import annotations
 
+import heapq
 import logging
 import time
 from collections import defaultdict
@@ -20,7 +21,6 @@ import orjson
 
 from schemas import (
     ALERTING_TIERS,
-    AccountContext,
     Alert,
     ContactPoint,
     DeadLetter,
@@ -32,6 +32,7 @@ from schemas.origins import Origin
 from streams.alerting import AlertBook, AlertRulesConfig, KpiSnapshot, bad_experience
 from streams.enrichment import AccountDirectory
 from streams.kpis import ContactPointState, KpiConfig, score_account, score_contact_point
+from streams.kpis.state import window_bounds
 from streams.state import (
     RECENT_EVENTS,
     alerts_key,
@@ -45,6 +46,7 @@ from streams.state import (
     offset_key,
     outbox_key,
     parse_key,
+    stream_key,
     watermark,
 )
 from streams.validation import SourceRecord, ValidationPolicy, processing_error, validate_record
@@ -106,11 +108,10 @@ class _Touched:
 
 
 class _Rolled(NamedTuple):
-    """A KPI state after a batch, the account as of its latest event, and the offset of the
-    last event it counted."""
+    """A KPI state after a batch and the offset of the last event it counted."""
 
     state: ContactPointState
-    context: AccountContext
+    context: None
     counted: int
 
 
@@ -137,6 +138,7 @@ class TouchpointProcessor:
         kpis: KpiConfig,
         alert_rules: AlertRulesConfig,
         kpi_interval: float = 10.0,
+        idle_advance: float = 0.0,
     ) -> None:
         self._accounts = accounts
         self._state = state
@@ -145,6 +147,14 @@ class TouchpointProcessor:
         self._rules = alert_rules
         self._book = AlertBook(config=alert_rules)
         self._kpi_interval = kpi_interval
+        self._idle_advance = idle_advance
+        """Seconds the stream time may lag the clock while a partition is quiet (0: never
+        advanced by the clock, stream time is event time only)."""
+        self._stream: dict[int, int] = {}
+        self._expiries: dict[int, list[tuple[int, str, ContactPoint]]] = defaultdict(list)
+        """Per partition, a heap of (stream time, account, contact point): when data leaves a
+        window of a key, so its KPIs change with no new event and are sent again."""
+        """Per partition: the latest event time seen (epoch seconds), stored under its key."""
         self._next_kpi_flush = float("-inf")
         self._kpi_pending: set[_Touched] = set()
         self._kpi_resend: set[_Touched] = set()
@@ -240,9 +250,12 @@ class TouchpointProcessor:
                 self._book.restore(rest, orjson.loads(raw))
                 self._partition_of[rest] = partition
                 loaded += 1
-            elif kind == "kpi" and counted_offset(raw) > delivered[partition]:
+            elif kind == "kpi":
                 contact_point, account_id = rest.split(":", 1)
-                self._kpi_resend.add(_Touched(partition, account_id, ContactPoint(contact_point)))
+                touched = _Touched(partition, account_id, ContactPoint(contact_point))
+                if counted_offset(raw) > delivered[partition]:
+                    self._kpi_resend.add(touched)
+                self._schedule(touched, self._kpi_state(touched)[0])
         return loaded
 
     def forget(self, partitions: Iterable[int]) -> None:
@@ -258,6 +271,7 @@ class TouchpointProcessor:
         self._outbox_full -= gone
         for partition in gone:
             self._kpi_marks.pop(partition, None)
+            self._expiries.pop(partition, None)
             self._recorded_marks.pop(partition, None)
         self._book.drain_changes()
 
@@ -309,7 +323,9 @@ class TouchpointProcessor:
         counted once even when a crash left only part of a batch's writes behind.
         """
         states: dict[_Touched, tuple[ContactPointState, int, list[int]]] = {}
+        floor = self._clock_floor(now)
         for partition, items in fresh.items():
+            mark = self._stream_time(partition)
             for offset, item in items:
                 event = item.event
                 key = _Touched(partition, event.account_id, event.contact_point)
@@ -318,19 +334,47 @@ class TouchpointProcessor:
                 if offset <= counted or fingerprint in recent:
                     outcome.duplicates += offset > counted
                     continue
-                if state.apply(event, now=now) == "too_late":
-                    outcome.too_late += 1
+                if event.occurred_at <= now + self._kpis.max_future_skew:  # else: no effect
+                    at = int(event.occurred_at.timestamp())
+                    mark = at if mark is None else max(mark, at)
+                    state.advance(max(mark, floor))  # too late: older than retention behind it
+                    if state.apply(event, now=now) == "too_late":
+                        outcome.too_late += 1
                 recent = [*recent[1 - RECENT_EVENTS :], fingerprint]
                 states[key] = (state, offset, recent)
+            if mark is not None and mark != self._stream.get(partition):
+                self._stream[partition] = mark
+                outcome.state_writes[partition][stream_key(partition)] = str(mark).encode()
         touched = {}
         for key, (state, counted, recent) in states.items():
             outcome.state_writes[key.partition][
                 kpi_key(key.partition, key.account_id, key.contact_point)
             ] = encode_counted(counted, recent, state.to_bytes())
-            # The account as it was at the key's latest event, whatever the order in the batch.
-            context = self._accounts.context(key.account_id, at=_as_of(state))
-            touched[key] = _Rolled(state, context, counted)
+            touched[key] = _Rolled(state, None, counted)
         return touched
+
+    def _clock_floor(self, now: datetime) -> int:
+        """The earliest stream time the clock allows (``idle_advance`` behind it)."""
+        if self._idle_advance <= 0:
+            return -(2**62)
+        return int(now.timestamp() - self._idle_advance)
+
+    def _stream_time(self, partition: int) -> int | None:
+        """The latest event time seen in ``partition`` (epoch seconds), ``None`` before any."""
+        if partition not in self._stream:
+            raw = self._state.get(stream_key(partition))
+            if raw is None:
+                return None
+            self._stream[partition] = int(raw)
+        return self._stream[partition]
+
+    def stream_now(self, partition: int, now: datetime) -> datetime | None:
+        """The partition's stream time, where its windows end: the latest event time seen,
+        never more than ``idle_advance`` behind the clock (when set)."""
+        mark = self._stream_time(partition)
+        if mark is None:
+            return None
+        return datetime.fromtimestamp(max(mark, self._clock_floor(now)), UTC)
 
     def _kpi_state(self, key: _Touched) -> tuple[ContactPointState, int, list[int]]:
         """The stored KPI state of ``key``, the offset of the last event it counted and the
@@ -342,16 +386,15 @@ class TouchpointProcessor:
         return ContactPointState.from_bytes(encoded, config=self._kpis), counted, recent
 
     def _windows(
-        self, state: ContactPointState, contact_point: ContactPoint
-    ) -> tuple[datetime, Windows]:
-        """Every window's KPIs as of the latest event time, with the experience score."""
-        as_of = _as_of(state)
+        self, state: ContactPointState, contact_point: ContactPoint, as_of: datetime
+    ) -> Windows:
+        """Every window's KPIs ending at the stream time ``as_of``, with the experience score."""
         windows: dict[str, dict[str, float | None]] = {}
         for window, values in state.snapshots(as_of=as_of).items():
             scored: dict[str, float | None] = dict(values)
             scored[EXPERIENCE_SCORE] = score_contact_point(contact_point, values, self._kpis.score)
             windows[window] = scored
-        return as_of, windows
+        return windows
 
     def _collect_alert_states(self, outcome: BatchOutcome) -> None:
         for account_id, bundle in self._book.drain_changes().items():
@@ -413,9 +456,10 @@ class TouchpointProcessor:
         """
         self._kpi_pending.update(touched)
         clock = time.monotonic()
-        due = self._kpi_pending | self._kpi_resend
         if clock < self._next_kpi_flush:
             return [], []
+        judged = self._kpi_pending | self._expired(now)
+        due = judged | self._kpi_resend
         if not due:  # nothing to send; record the marks of the last flush if not done yet
             self._flushed = self._flushed or self._kpi_marks != self._recorded_marks
             return [], []
@@ -425,11 +469,15 @@ class TouchpointProcessor:
         snapshots: list[KpiSnapshot] = []
         computed: dict[_Touched, _Computed] = {}
         for key in sorted(due, key=lambda k: (k.account_id, k.contact_point)):
-            state, context, counted = touched.get(key) or self._stored(key)
-            if state.hwm is None:
+            state, _, counted = touched.get(key) or self._stored(key)
+            as_of = self.stream_now(key.partition, now)
+            if state.hwm is None or as_of is None:
                 continue  # nothing counted yet (e.g. only events from too far ahead)
-            as_of, windows = self._windows(state, key.contact_point)
+            # The account as it was at the stream time, whatever the order of its events.
+            context = self._accounts.context(key.account_id, at=as_of)
+            windows = self._windows(state, key.contact_point, as_of)
             computed[key] = _Computed(as_of, windows, counted)
+            self._schedule(key, state, as_of)
             updates.append(
                 KpiUpdate(
                     account_id=key.account_id,
@@ -438,11 +486,13 @@ class TouchpointProcessor:
                     as_of=as_of,
                     computed_at=now,
                     windows=windows,
+                    window_bounds=self._bounds(as_of),
                     counted_offset=counted,
                 )
             )
-            judged = key in self._kpi_pending
-            if judged and (context.tier in ALERTING_TIERS or self._book.tracks(key.account_id)):
+            if key in judged and (
+                context.tier in ALERTING_TIERS or self._book.tracks(key.account_id)
+            ):
                 snapshots += [
                     KpiSnapshot(
                         account_id=key.account_id,
@@ -460,9 +510,41 @@ class TouchpointProcessor:
         self._kpi_resend.clear()
         return updates, snapshots
 
+    def _schedule(
+        self, key: _Touched, state: ContactPointState, as_of: datetime | None = None
+    ) -> None:
+        """Remember when the key's windows next change by themselves (data leaving them)."""
+        as_of = as_of or self.stream_now(key.partition, datetime.now(UTC))
+        if as_of is None:
+            return
+        when = state.next_change(as_of=int(as_of.timestamp()))
+        if when is not None:
+            heapq.heappush(self._expiries[key.partition], (when, key.account_id, key.contact_point))
+
+    def _expired(self, now: datetime) -> set[_Touched]:
+        """Keys whose windows changed since their last update because time passed."""
+        expired: set[_Touched] = set()
+        for partition, heap in self._expiries.items():
+            as_of = self.stream_now(partition, now)
+            if as_of is None:
+                continue
+            moment = int(as_of.timestamp())
+            while heap and heap[0][0] <= moment:
+                _, account_id, contact_point = heapq.heappop(heap)
+                expired.add(_Touched(partition, account_id, contact_point))
+        return expired
+
     def _stored(self, key: _Touched) -> _Rolled:
         state, counted, _ = self._kpi_state(key)
-        return _Rolled(state, self._accounts.context(key.account_id, at=_as_of(state)), counted)
+        return _Rolled(state, None, counted)
+
+    def _bounds(self, as_of: datetime) -> dict[str, tuple[datetime, datetime]]:
+        return {
+            window: (datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC))
+            for window, (start, end) in window_bounds(
+                self._kpis, as_of=int(as_of.timestamp())
+            ).items()
+        }
 
     def _account_health(
         self,
@@ -477,9 +559,11 @@ class TouchpointProcessor:
             key = _Touched(partition, account_id, contact_point)
             if key not in computed:
                 state, counted, _ = self._kpi_state(key)
-                if state.hwm is None:
+                as_of = self.stream_now(partition, now)
+                if state.hwm is None or as_of is None:
                     continue
-                computed[key] = _Computed(*self._windows(state, contact_point), counted)
+                windows = self._windows(state, contact_point, as_of)
+                computed[key] = _Computed(as_of, windows, counted)
             per_contact_point[contact_point] = computed[key].windows
         parts = [computed[_Touched(partition, account_id, cp)] for cp in per_contact_point]
         as_of = max(part.as_of for part in parts)
@@ -498,14 +582,10 @@ class TouchpointProcessor:
             as_of=as_of,
             computed_at=now,
             windows=windows,
+            window_bounds=self._bounds(as_of),
             counted_offset=max(part.counted for part in parts),
         )
 
 
 def _alert_origin(partition: int, seq: int) -> Origin:
     return Origin(f"alerts/{partition}", (seq, 0))
-
-
-def _as_of(state: ContactPointState) -> datetime:
-    """The latest event time a KPI state has seen: the end of its windows."""
-    return datetime.fromtimestamp(state.hwm or 0, UTC)

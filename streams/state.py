@@ -25,7 +25,7 @@ import orjson
 
 from schemas import ContactPoint
 
-Kind = Literal["kpi", "alerts", "offset", "outbox", "kpimark"]
+Kind = Literal["kpi", "alerts", "offset", "outbox", "kpimark", "stream"]
 
 
 def kpi_key(partition: int, account_id: str, contact_point: ContactPoint) -> str:
@@ -43,6 +43,11 @@ def offset_key(partition: int) -> str:
 def outbox_key(partition: int) -> str:
     """The partition's alert outbox: its alert sequence and the alerts last sent."""
     return f"{partition}/outbox"
+
+
+def stream_key(partition: int) -> str:
+    """The partition's event-time watermark: the latest event time it has seen (epoch s)."""
+    return f"{partition}/stream"
 
 
 def kpi_mark_key(partition: int) -> str:

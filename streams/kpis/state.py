@@ -23,6 +23,20 @@ from streams.kpis.spec import Kpis, Totals
 ApplyOutcome = Literal["applied", "too_late", "too_early", "ignored"]
 
 
+def window_bounds(config: KpiConfig, *, as_of: int) -> dict[str, tuple[int, int]]:
+    """Window name -> ``[start, end)`` in epoch seconds of the window ending at ``as_of``.
+
+    A window ends at the end of the bucket holding ``as_of`` (buckets of its tier, e.g. 5 min
+    for 1 h) and spans its length back from there; see :meth:`ContactPointState.totals`.
+    """
+    bounds = {}
+    for window, length in config.windows.items():
+        granularity = config.layout[config.window_tiers[window]][0]
+        end = (as_of // granularity + 1) * granularity
+        bounds[window] = (end - int(length.total_seconds()), end)
+    return bounds
+
+
 class ContactPointState:
     """Windowed counters and duration histograms of one account at one contact point."""
 
@@ -149,6 +163,28 @@ class ContactPointState:
                     for bin_index, count in hist.get(slot, {}).items():
                         merged[bin_index] = merged.get(bin_index, 0) + count
         return Totals(sums, hists, as_of, self.last_executive_at)
+
+    def next_change(self, *, as_of: int) -> int | None:
+        """The earliest stream time after ``as_of`` at which a bucket with data leaves one of
+        the windows (so the KPIs change with no new event); ``None`` when every window is empty.
+        """
+        if self.hwm is None:
+            return None
+        k, earliest = self._k, None
+        newest = self.hwm
+        for window, length in self.config.windows.items():
+            tier = self.config.window_tiers[window]
+            granularity, slots = self.config.layout[tier]
+            width = int(length.total_seconds()) // granularity
+            last, top = as_of // granularity, newest // granularity
+            counts, hists = self._counts[tier], self._hists[tier]
+            for index in range(max(last - width, top - slots) + 1, min(last, top) + 1):
+                slot = index % slots
+                if any(counts[slot * k : slot * k + k]) or any(slot in h for h in hists):
+                    leaves = (index + width) * granularity
+                    earliest = leaves if earliest is None else min(earliest, leaves)
+                    break
+        return earliest
 
     def snapshot(self, *, as_of: datetime, window: str) -> Kpis:
         """KPI name -> value over ``window`` ending at ``as_of``; ``None`` where no data."""

@@ -6,7 +6,14 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, Producer, TopicPartition
+from confluent_kafka import (
+    Consumer,
+    ConsumerGroupState,
+    KafkaError,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient
 
 from kam.processes import ServiceProcess
@@ -57,13 +64,30 @@ def read_topic(
     return values
 
 
-def topic_size(kafka: KafkaSettings, topic: str, partitions: int) -> int:
+LEADERLESS = frozenset({KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE})
+"""What a just-created partition answers until its leader is elected."""
+
+
+def topic_size(kafka: KafkaSettings, topic: str, partitions: int, timeout: float = 10) -> int:
+    """Records on ``topic`` now; waits out a partition whose leader is still being elected."""
     consumer = Consumer({**kafka.confluent_config(), "group.id": "sizer"})
+    deadline = time.monotonic() + timeout
     total = 0
-    for partition in range(partitions):
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-        total += high - low
-    consumer.close()
+    try:
+        for partition in range(partitions):
+            while True:
+                try:
+                    low, high = consumer.get_watermark_offsets(
+                        TopicPartition(topic, partition), timeout=timeout
+                    )
+                    break
+                except KafkaException as exc:
+                    if exc.args[0].code() not in LEADERLESS or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+            total += high - low
+    finally:
+        consumer.close()
     return total
 
 

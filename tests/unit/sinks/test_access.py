@@ -26,6 +26,7 @@ def test_migrate_then_query_directly(tmp_path: Path) -> None:
         "0003_touchpoint_ingest",
         "0004_undeliverable_notifications",
         "0005_exactly_once",
+            "0006_kpi_windows",
     ]
     assert migrate(clickhouse) == []
     assert run_sql(clickhouse, "SELECT count() FROM touchpoints", fmt="TSV") == "0\n"
@@ -60,7 +61,7 @@ def test_an_owned_directory_is_never_opened_by_another(tmp_path: Path) -> None:
     owner = ExclusiveLock.acquire(owner_lock_path(clickhouse.chdb_path))
     try:
         with pytest.raises(StoreLocked, match=f"process {os.getpid()} .*retry in a few seconds"):
-            run_sql(clickhouse, "SELECT 1", fmt="TSV")
+            run_sql(clickhouse, "SELECT 1", fmt="TSV", wait=0.5)
         with pytest.raises(StoreLocked, match="restart it instead"):
             migrate(clickhouse)
         with pytest.raises(StoreLocked, match=f"process {os.getpid()} "):

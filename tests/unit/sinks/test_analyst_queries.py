@@ -191,8 +191,15 @@ def history_row(account: str, tier: str, at: datetime) -> tuple[Any, ...]:
     return (account, name, tier, None, owner, team, at, "{}", "kam.accounts", 0, 0)
 
 
-def kpi(account: str, contact_point: str, value: float, at: datetime) -> tuple[Any, ...]:
-    return (account, contact_point, "30d", "experience_score", value, at, "kam.kpis", 0, 0)
+def kpi(
+    account: str, contact_point: str, value: float | None, at: datetime, window: str = "30d"
+) -> tuple[Any, ...]:
+    """An ``experience_score`` row as of ``at`` (``None``: no data in the window)."""
+    length = {"1h": timedelta(hours=1), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+    return (
+        account, contact_point, window, "experience_score", value, at, "kam.kpis", 0, 0,
+        at, at - length[window], at,
+    )  # fmt: skip
 
 
 def alert(key: str, status: str, started: datetime, updated: datetime) -> tuple[Any, ...]:
@@ -263,6 +270,12 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Any:
             kpi("acme", "logistics", 55, ago(1)),
             kpi("acme", "support", 80, ago(1)),
             kpi("globex", "billing", 65, ago(1)),
+            # Other windows, later: the health view and the questions read the 30 d one only.
+            kpi("acme", "overall", 99, ago(0, 1), window="1h"),
+            kpi("globex", "billing", 10, ago(0, 1), window="7d"),
+            # A window that emptied: the latest row says so with a NULL value.
+            kpi("hooli", "support", 70, ago(5)),
+            kpi("hooli", "support", None, ago(1)),
         ],
     )
     insert(
@@ -325,6 +338,7 @@ EXPECTED: dict[str, list[list[Any]]] = {
         ["globex", "strategic", "overall", 75, 0],
         ["acme", "strategic", "support", 80, 0],
         ["initech", "key", "overall", 81, 0],
+        ["hooli", "strategic", "support", None, 0],  # its 30 d window has no data now
     ],
     "Q11": [["globex", 1, 0], ["acme", 3, 0.667]],
     "Q12": [["umbrella", "key", "standard", 5], ["initech", "standard", "key", 20]],

@@ -83,6 +83,7 @@ def test_packaged_schema_is_idempotent(chdb_store: ChdbBackend) -> None:
         ["accounts", "ReplacingMergeTree"],
         ["alerts", "MergeTree"],
         ["failed_events", "MergeTree"],
+        ["kam_settings", "ReplacingMergeTree"],
         ["kpi_snapshots", "MergeTree"],
         ["schema_migrations", "MergeTree"],
         ["sink_batches", "MergeTree"],

@@ -24,7 +24,9 @@ from tests.unit.sinks.samples import (
 KPI_UPDATE = (
     b'{"account_id": "a", "contact_point": "support", "tier": "key",'
     b' "as_of": "2026-03-01T23:00:00Z", "computed_at": "2026-03-02T00:00:00Z",'
-    b' "windows": {"7d": {"csat_avg": 4.5, "nps": null}, "30d": {"csat_avg": 4, "nps": 20}}}'
+    b' "windows": {"7d": {"csat_avg": 4.5, "nps": null}, "30d": {"csat_avg": 4, "nps": 20}},'
+    b' "window_bounds": {"7d": ["2026-02-23T00:00:00Z", "2026-03-02T00:00:00Z"],'
+    b' "30d": ["2026-01-31T00:00:00Z", "2026-03-02T00:00:00Z"]}}'
 )
 
 
@@ -33,15 +35,18 @@ def by_table(kind: str, value: SourceMessage) -> dict[str, Any]:
     return dict(convert(kind, value))  # type: ignore[arg-type]
 
 
-def test_kpi_update_gives_one_row_per_window_and_kpi_with_a_value() -> None:
+def test_kpi_update_gives_one_row_per_window_and_kpi_null_where_no_data() -> None:
     rows = convert("kpis", message(KPI_UPDATE, offset=4, topic="kpis", partition=1))
-    computed = datetime(2026, 3, 2, tzinfo=UTC)
+    at, as_of = datetime(2026, 3, 2, tzinfo=UTC), datetime(2026, 3, 1, 23, tzinfo=UTC)
+    week = (datetime(2026, 2, 23, tzinfo=UTC), at)
+    month = (datetime(2026, 1, 31, tzinfo=UTC), at)
     source = ("kpis", 1, 4)
     assert rows == [
-        ("kpi_snapshots", ("a", "support", "7d", "csat_avg", 4.5, computed, *source)),
-        ("kpi_snapshots", ("a", "support", "30d", "csat_avg", 4.0, computed, *source)),
-        ("kpi_snapshots", ("a", "support", "30d", "nps", 20.0, computed, *source)),
-    ]
+        ("kpi_snapshots", ("a", "support", "7d", "csat_avg", 4.5, at, *source, as_of, *week)),
+        ("kpi_snapshots", ("a", "support", "7d", "nps", None, at, *source, as_of, *week)),
+        ("kpi_snapshots", ("a", "support", "30d", "csat_avg", 4.0, at, *source, as_of, *month)),
+        ("kpi_snapshots", ("a", "support", "30d", "nps", 20.0, at, *source, as_of, *month)),
+    ]  # fmt: skip
 
 
 def test_every_row_matches_its_column_list() -> None:

@@ -192,3 +192,20 @@ def test_window_counts_match_a_direct_filter_of_the_events(
         and item.payload.delivered_qty >= item.payload.ordered_qty
         for item in inside
     )
+
+
+def test_next_change_is_when_the_oldest_bucket_with_data_leaves_a_window() -> None:
+    state = logistics()
+    assert state.next_change(as_of=0) is None
+    moment = at(hours=12, minutes=2)
+    state.apply(delivery(moment))
+    as_of = int(moment.timestamp())
+
+    def epoch(**offset: float) -> int:
+        return int(at(**offset).timestamp())
+
+    # The 1 h window (5-min buckets) loses the 12:00 bucket at 13:00.
+    assert state.next_change(as_of=as_of) == epoch(hours=13)
+    # Past that, the 24 h window (1-h buckets) loses the 12:00 bucket the next day at 12:00.
+    assert state.next_change(as_of=epoch(hours=13)) == epoch(days=1, hours=12)
+    assert state.next_change(as_of=as_of + 40 * 86400) is None

@@ -33,7 +33,15 @@ from streams.alerting import load_alert_rules
 from streams.enrichment import AccountDirectory, add_version
 from streams.kpis import KpiConfig
 from streams.pipeline import BatchOutcome, TouchpointProcessor
-from streams.state import alerts_key, kpi_key, kpi_mark_key, offset_key, outbox_key, watermark
+from streams.state import (
+    alerts_key,
+    kpi_key,
+    kpi_mark_key,
+    offset_key,
+    outbox_key,
+    stream_key,
+    watermark,
+)
 from streams.validation import SourceRecord, ValidationPolicy
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -232,9 +240,11 @@ def test_an_event_gets_the_tier_in_force_when_it_happened() -> None:
         ("old", AccountTier.STANDARD),
         ("new", AccountTier.STRATEGIC),
     ]
-    # The late delivery happened while the account was standard: tagged, never alerted.
+    # The late delivery happened while the account was standard: tagged, no event alert. The
+    # KPI rules judge the account as it is at the stream time (strategic since 2 h ago).
     assert outcome.enriched[0].bad_experience == "Shipment s-old delivered 5 h late"
-    assert outcome.alerts == []
+    assert [a.evidence.get("kind") for a in outcome.alerts if a.rule == "late_delivery"] == []
+    assert {a.tier for a in outcome.alerts} <= {AccountTier.STRATEGIC}
 
 
 def test_kpi_alerts_and_update_tier_do_not_depend_on_the_order_within_a_batch() -> None:
@@ -475,6 +485,7 @@ def test_a_late_delivery_for_a_strategic_account_fires_event_and_kpi_alerts() ->
         alerts_key(P, "acme"),
         offset_key(P),
         outbox_key(P),
+        stream_key(P),
     }
     # Every logistics KPI rule with a reading keeps a state (for the trend), firing or not.
     assert sorted(alert_states(state)) == [
@@ -508,6 +519,7 @@ def test_a_standard_account_never_alerts() -> None:
         kpi_key(P, "globex", ContactPoint.LOGISTICS),
         kpi_key(P, "globex", ContactPoint.SUPPORT),
         offset_key(P),
+        stream_key(P),
     ]
 
 
@@ -621,7 +633,16 @@ def test_kpi_updates_are_throttled_per_key(monkeypatch: pytest.MonkeyPatch) -> N
 
     clock[0] = 110.0
     tick_at = NOW + timedelta(minutes=6)
-    (update,) = per_contact_point(worker.tick(now=tick_at))
+    updates = per_contact_point(worker.tick(now=tick_at))
+    # The stream time moved past the hour of the first events: the support keys' 1 h windows
+    # emptied, so they are sent again with no new event.
+    assert [(u.account_id, u.contact_point) for u in updates] == [
+        ("acme", ContactPoint.LOGISTICS),
+        ("acme", ContactPoint.SUPPORT),
+        ("globex", ContactPoint.SUPPORT),
+    ]
+    assert all(u.windows["1h"]["csat_avg"] is None for u in updates[1:])
+    update = updates[0]
     assert (update.account_id, update.contact_point, update.tier) == (
         "acme",
         ContactPoint.LOGISTICS,
@@ -702,3 +723,40 @@ def test_a_new_owner_sends_again_the_kpi_updates_not_known_to_have_reached_the_b
     later = processor(state)
     later.load([P])
     assert later.tick(now=NOW).kpi_updates == []
+
+
+def test_windows_end_at_the_stream_time_and_slide_with_the_clock_while_quiet() -> None:
+    state: dict[str, bytes] = {}
+    worker = TouchpointProcessor(
+        accounts=directory(ACME, GLOBEX),
+        state=state,
+        policy=ValidationPolicy(),
+        kpis=KpiConfig(),
+        alert_rules=RULES,
+        kpi_interval=0.0,
+        idle_advance=300.0,
+    )
+    first = worker.process(
+        records([delivery("e1", at=NOW - timedelta(minutes=30), hours_late=0)]), now=NOW
+    )
+    apply(state, first)
+    logistics = next(u for u in first.kpi_updates if u.contact_point == ContactPoint.LOGISTICS)
+    # The clock is 30 min past the only event: the windows end 5 min (idle_advance) before it.
+    assert logistics.as_of == NOW - timedelta(minutes=5)
+    assert logistics.windows["1h"]["otif"] == 1.0
+    assert logistics.window_bounds["1h"] == (
+        NOW - timedelta(minutes=60),
+        NOW,
+    )  # the 5-min bucket of as_of ends at NOW
+    # Nothing happens for two hours: the 1 h window empties, the 24 h one still holds it.
+    later = worker.tick(now=NOW + timedelta(hours=2))
+    quiet = next(u for u in later.kpi_updates if u.contact_point == ContactPoint.LOGISTICS)
+    assert quiet.as_of == NOW + timedelta(hours=2) - timedelta(minutes=5)
+    assert quiet.windows["1h"]["otif"] is None
+    assert quiet.windows["24h"]["otif"] == 1.0
+    # An event older than the longest window behind the stream time is too late.
+    old = worker.process(
+        records([delivery("e0", at=NOW - timedelta(days=31))], first_offset=1),
+        now=NOW + timedelta(hours=2),
+    )
+    assert old.too_late == 1
