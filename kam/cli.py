@@ -282,7 +282,7 @@ def _sql(args: argparse.Namespace) -> int:
 def _db_migrate(args: argparse.Namespace) -> int:
     from sinks import migrate
 
-    applied = migrate(ClickHouseSettings())
+    applied = migrate(ClickHouseSettings(), health_window=SinkSettings().health_window)
     print("applied:", ", ".join(applied) if applied else "nothing, the schema is up to date")
     return 0
 

@@ -141,6 +141,8 @@ class SinkSettings(BaseSettings):
 
     batch_max_rows: int = Field(default=10_000, ge=1)
     batch_max_seconds: float = Field(default=1.0, gt=0)
+    health_window: Literal["1h", "24h", "7d", "30d"] = "30d"
+    """The KPI window ``account_health_current`` shows (written to ``kam_settings``)."""
     retry_initial_seconds: float = Field(default=0.5, gt=0)
     retry_max_seconds: float = Field(default=30.0, gt=0)
     query_port: int = Field(default=0, ge=0, le=65535)

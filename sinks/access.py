@@ -10,7 +10,7 @@ from kam.locks import ExclusiveLock, LockBusy
 from kam.settings import ClickHouseSettings
 from sinks.backend import ClickHouseBackend
 from sinks.exceptions import StoreLocked
-from sinks.migrate import apply_migrations
+from sinks.migrate import apply_migrations, set_health_window
 from sinks.query_endpoint import ask_endpoint, endpoint_file
 
 if TYPE_CHECKING:
@@ -60,8 +60,9 @@ def open_backend(clickhouse: ClickHouseSettings, *, wait: float = 0.0) -> ClickH
     return open_chdb(clickhouse, wait=wait)
 
 
-def migrate(clickhouse: ClickHouseSettings) -> list[str]:
-    """Apply pending migrations (``kam db migrate``); return the names applied now."""
+def migrate(clickhouse: ClickHouseSettings, *, health_window: str = "30d") -> list[str]:
+    """Apply pending migrations (``kam db migrate``) and set the health view's window; return
+    the names of the migrations applied now."""
     try:
         backend = open_backend(clickhouse)
     except StoreLocked as exc:
@@ -69,7 +70,9 @@ def migrate(clickhouse: ClickHouseSettings) -> list[str]:
             f"{exc}; the running sink applies migrations when it starts, restart it instead"
         ) from exc
     try:
-        return [f"{m.version:04d}_{m.name}" for m in apply_migrations(backend)]
+        applied = [f"{m.version:04d}_{m.name}" for m in apply_migrations(backend)]
+        set_health_window(backend, health_window)
+        return applied
     finally:
         backend.close()
 

@@ -40,6 +40,17 @@ def split_statements(text: str) -> tuple[str, ...]:
     return tuple(statement for statement in statements if statement)
 
 
+def set_health_window(backend: ClickHouseBackend, window: str) -> None:
+    """Make ``account_health_current`` show ``window`` (a row of ``kam_settings``)."""
+    current = backend.query(
+        "SELECT argMax(value, updated_at) FROM kam_settings WHERE key = 'health_window'"
+    ).rows
+    if not current or current[0][0] != window:
+        backend.insert(
+            "kam_settings", ["key", "value"], [["health_window", window]], dedup_token=None
+        )
+
+
 def load_migrations(directory: Traversable | None = None) -> list[Migration]:
     """Every migration file in ``directory`` (default: the packaged ones), by version."""
     folder = directory or resources.files("sinks.migrations")

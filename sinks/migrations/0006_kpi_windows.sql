@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS {database}.kam_settings
 )
 ENGINE = ReplacingMergeTree(updated_at)
 ORDER BY key
-COMMENT 'Settings the views read; kam db migrate writes health_window from KAM_HEALTH_WINDOW';
+COMMENT 'Settings the views read; kam db migrate writes health_window from KAM_SINK_HEALTH_WINDOW';
 
 INSERT INTO {database}.kam_settings (key, value, updated_at)
 SELECT 'health_window', '30d', toDateTime64('2000-01-01 00:00:00', 3, 'UTC')

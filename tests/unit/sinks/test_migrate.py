@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from sinks.chdb_backend import ChdbBackend
 from sinks.exceptions import MigrationError
-from sinks.migrate import apply_migrations, load_migrations, render, split_statements
+from sinks.migrate import (
+    apply_migrations,
+    load_migrations,
+    render,
+    set_health_window,
+    split_statements,
+)
 
 
 def test_split_statements_drops_comments_and_splits_at_semicolons() -> None:
@@ -104,3 +111,24 @@ def test_packaged_schema_is_idempotent(chdb_store: ChdbBackend) -> None:
         " AND engine IN ('View', 'MaterializedView'))"
     ).rows
     assert undocumented == []
+
+
+def test_the_health_view_shows_the_configured_window(chdb_store: ChdbBackend) -> None:
+    columns = ("account_id", "contact_point", "window", "kpi", "value", "computed_at",
+               "source_topic", "source_partition", "source_offset", "as_of")  # fmt: skip
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+    chdb_store.insert(
+        "kpi_snapshots",
+        columns,
+        [
+            ["acme", "overall", window, "experience_score", value, at, "k", 0, 0, at]
+            for window, value in (("30d", 70.0), ("7d", 40.0), ("1h", None))
+        ],
+        dedup_token=None,
+    )
+    view = "SELECT window, experience_score FROM account_health_current"
+    assert chdb_store.query(view).rows == [["30d", 70.0]]
+    set_health_window(chdb_store, "7d")
+    assert chdb_store.query(view).rows == [["7d", 40.0]]
+    set_health_window(chdb_store, "1h")
+    assert chdb_store.query(view).rows == [["1h", None]]
