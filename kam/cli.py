@@ -388,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         _demo,
         "run the whole pipeline on a local broker and summarise it",
-        needs=(_alert_rules, _kpi_config, _external_broker),
+        needs=(_alert_rules, _kpi_config, _clickhouse, _external_broker),
         service=True,
     )
     demo.add_argument("--duration", type=float, default=30.0, help="seconds of events")
