@@ -388,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         _demo,
         "run the whole pipeline on a local broker and summarise it",
-        needs=(_alert_rules, _kpi_config, _external_broker),
+        needs=(_alert_rules, _kpi_config, _clickhouse, _external_broker),
         service=True,
     )
     demo.add_argument("--duration", type=float, default=30.0, help="seconds of events")
@@ -465,14 +465,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _setting_error(error: ValidationError) -> str:
-    """One line naming the environment variable a settings class refused."""
+def _setting_error(error: ValidationError) -> str | None:
+    """One line naming the environment variable a settings class refused (else ``None``)."""
+    from pydantic_settings import BaseSettings
+
     from kam import settings
 
+    model: Any = getattr(settings, error.title, None)
+    if not (isinstance(model, type) and issubclass(model, BaseSettings)):
+        return None
     first = error.errors(include_url=False)[0]
     field = ".".join(str(part) for part in first["loc"])
-    model: Any = getattr(settings, error.title, None)
-    prefix = model.model_config.get("env_prefix", "") if model else ""
+    prefix = model.model_config.get("env_prefix", "")
     return f"invalid environment variable {prefix}{field.upper()}: {first['msg']}: fix or unset it"
 
 
@@ -504,7 +508,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
     except KeyboardInterrupt:
         return 130
-    except (KamError, ValidationError, Exception) as error:
+    except Exception as error:  # every failure is one line; the traceback under --debug
         if debug:
             traceback.print_exc()
         name = error.prog if isinstance(error, UsageError) else name
@@ -515,8 +519,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _describe(error: BaseException, debug: bool) -> str:
     if isinstance(error, KamError):
         return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    if isinstance(error, ValidationError):
-        return _setting_error(error)
+    if isinstance(error, ValidationError) and (line := _setting_error(error)):
+        return line
     hint = "" if debug else " (run with --debug for the traceback)"
     return f"unexpected {type(error).__name__}: {error}{hint}"
 

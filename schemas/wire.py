@@ -42,8 +42,17 @@ _RFC3339 = re.compile(RFC3339_PATTERN)
 
 
 def _wire_time(value: Any) -> Any:
-    """Only an RFC 3339 string (or, from Python, a datetime) is a time: never a number."""
+    """Only an RFC 3339 string (or, from Python, a datetime) is a time: never a number.
+
+    A datetime must also serialise to what the pattern accepts, so that a model built in
+    Python is never published as JSON the schema (and the worker) would refuse.
+    """
     if isinstance(value, datetime):
+        offset = value.utcoffset()
+        if not 1900 <= value.year <= 2999 or (offset is not None and offset.seconds % 60):
+            raise PydanticCustomError(
+                "datetime_range", "Input should be in years 1900-2999 with a whole-minute offset"
+            )
         return value
     if not isinstance(value, str):
         raise PydanticCustomError("datetime_type", "Input should be an RFC 3339 date-time string")

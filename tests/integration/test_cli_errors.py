@@ -42,7 +42,7 @@ COMMANDS: dict[str, list[str]] = {
 }  # fmt: skip
 """Every subcommand, with arguments that would work."""
 KAFKA_COMMANDS = [name for name in COMMANDS if name not in ("schemas", "sql", "db migrate")]
-CLICKHOUSE_COMMANDS = ["sink", "sql", "db migrate"]
+CLICKHOUSE_COMMANDS = ["sink", "demo", "sql", "db migrate"]
 CONFIG_FILES: list[tuple[str, str, str]] = [
     ("worker", "KAM_ALERTS_RULES_PATH", "alert rules file"),
     ("worker", "KAM_KPI_CONFIG_PATH", "KPI configuration file"),

@@ -2,7 +2,8 @@
 
 The generated documents are schema-valid touchpoints of every event type and near misses of
 them (:mod:`tests.unit.schemas.documents`); the verdicts are compared both ways on the bytes,
-and the run fails unless both kinds were really exercised.
+every rejection must be typed as a dead letter is (a failure type, the field path), and the run
+fails unless both kinds were really exercised.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
-from schemas import TOUCHPOINT_ADAPTER
+from schemas import TOUCHPOINT_ADAPTER, FailureType
+from schemas.validation import Rejection, classify
 from schemas.wire import RFC3339_PATTERN
 from tests.unit.schemas.documents import SCHEMA, TIMES, near_misses, to_bytes, valid_documents
 
@@ -30,7 +32,7 @@ BRANCHES = {
 """One validator per event type. The root's ``oneOf`` branches each require a different
 ``event_type`` const, so a document is valid iff the branch named by its ``event_type`` is:
 the same verdict, twenty times faster (and checked against the root below)."""
-BATCH = 10
+BATCH = 25
 """Documents per hypothesis example: drawing a batch costs far less than ten examples."""
 VALID_DOCUMENTS = 3_000
 NEAR_MISS_DOCUMENTS = 7_000
@@ -53,11 +55,24 @@ def json_schema_accepts(raw: bytes) -> bool:
 
 def pydantic_accepts(raw: bytes) -> bool:
     """The verdict of the models, exactly as the SDK and the worker validate."""
+    return rejection(raw) is None
+
+
+def rejection(raw: bytes) -> Rejection | None:
+    """How the SDK and the worker classify the document (``None``: it is valid)."""
     try:
         TOUCHPOINT_ADAPTER.validate_json(raw)
-    except ValidationError:
-        return False
-    return True
+    except ValidationError as error:
+        return classify(error)
+    return None
+
+
+def assert_typed(found: Rejection) -> None:
+    """A rejection a dead letter can carry: a failure type, and a field path for a field."""
+    if found.failure_type is FailureType.NOT_JSON:
+        assert found.field_path is None, found
+    else:
+        assert found.field_path, found
 
 
 def _agreement(documents: st.SearchStrategy[Any], count: int) -> Counter[bool]:
@@ -75,7 +90,10 @@ def _agreement(documents: st.SearchStrategy[Any], count: int) -> Counter[bool]:
         for document in batch:
             raw = to_bytes(document)
             verdict = json_schema_accepts(raw)
-            assert pydantic_accepts(raw) is verdict, raw
+            found = rejection(raw)
+            assert (found is None) is verdict, raw
+            if found is not None:
+                assert_typed(found)
             verdicts[verdict] += 1
 
     check()
