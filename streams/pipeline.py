@@ -417,6 +417,22 @@ class TouchpointProcessor:
                 tops.get(partition, -1), watermark(self._state, partition)
             )
 
+    def windows_as_of(
+        self, partition: int, account_id: str, contact_point: str, as_of: datetime
+    ) -> Windows:
+        """The KPI windows of one key (or ``overall``) from the stored state, ending at
+        ``as_of``: the ground truth of an update with that ``as_of``."""
+        computed: dict[_Touched, _Computed] = {}
+        points = list(ContactPoint) if contact_point == OVERALL else [ContactPoint(contact_point)]
+        for point in points:
+            key = _Touched(partition, account_id, point)
+            state, counted, _ = self._kpi_state(key)
+            if state.hwm is not None:
+                computed[key] = _Computed(as_of, self._windows(state, point, as_of), counted)
+        if contact_point != OVERALL:
+            return next(iter(computed.values())).windows if computed else {}
+        return self._account_health(partition, account_id, as_of, computed).windows
+
     def _sequence_alerts(self, outcome: BatchOutcome) -> None:
         """Number each alert in its partition's sequence and keep it in the partition's outbox.
 

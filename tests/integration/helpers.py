@@ -154,3 +154,18 @@ def wait_for(
         report.append(details())
     report += [f"--- {p.name} ({p.log_path}):\n{p.log_tail(80)}" for p in alive]
     raise AssertionError("\n".join(report))
+
+
+def java_partition(key: str, partitions: int) -> int:
+    """Kafka's Java default partitioner: murmur2 of the key bytes, made positive, modulo."""
+    data = key.encode()
+    m, h = 0x5BD1E995, (0x9747B28C ^ len(data)) & 0xFFFFFFFF
+    full = len(data) - len(data) % 4
+    for i in range(0, full, 4):
+        k = (int.from_bytes(data[i : i + 4], "little") * m) & 0xFFFFFFFF
+        k = ((k ^ (k >> 24)) * m) & 0xFFFFFFFF
+        h = ((h * m) & 0xFFFFFFFF) ^ k
+    if data[full:]:
+        h = ((h ^ int.from_bytes(data[full:], "little")) * m) & 0xFFFFFFFF
+    h = ((h ^ (h >> 13)) * m) & 0xFFFFFFFF
+    return ((h ^ (h >> 15)) & 0x7FFFFFFF) % partitions

@@ -21,6 +21,7 @@ from producers.accounts import (
 from producers.tiering import DEFAULT_CONFIG_PATH, load_tiering_config
 from schemas.account_status import AccountStatus
 from schemas.accounts import Account, AccountTier
+from tests.integration.helpers import java_partition
 
 pytestmark = pytest.mark.integration
 
@@ -61,21 +62,6 @@ def load(path: Path, kafka: KafkaSettings, topics: TopicSettings, now: datetime)
         path, kafka=kafka, topics=topics, config_path=DEFAULT_CONFIG_PATH, out=out, now=now
     )
     return code, out.getvalue()
-
-
-def java_partition(key: str, partitions: int) -> int:
-    """Kafka's Java default partitioner: murmur2 of the key bytes, made positive, modulo."""
-    data = key.encode()
-    m, h = 0x5BD1E995, (0x9747B28C ^ len(data)) & 0xFFFFFFFF
-    full = len(data) - len(data) % 4
-    for i in range(0, full, 4):
-        k = (int.from_bytes(data[i : i + 4], "little") * m) & 0xFFFFFFFF
-        k = ((k ^ (k >> 24)) * m) & 0xFFFFFFFF
-        h = ((h * m) & 0xFFFFFFFF) ^ k
-    if data[full:]:
-        h = ((h ^ int.from_bytes(data[full:], "little")) * m) & 0xFFFFFFFF
-    h = ((h ^ (h >> 13)) * m) & 0xFFFFFFFF
-    return ((h ^ (h >> 15)) & 0x7FFFFFFF) % partitions
 
 
 def test_java_partition_matches_kafka_reference_vectors() -> None:

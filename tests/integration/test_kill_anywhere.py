@@ -22,7 +22,14 @@ from sinks import run_sql
 from sinks.exceptions import StoreLocked
 from tests.integration.conftest import Pipeline
 from tests.integration.helpers import wait_for
-from tests.integration.test_worker_recovery import _expected, _publish_accounts, _publish_events
+from tests.integration.test_worker_recovery import (
+    Key,
+    Truth,
+    Windows,
+    _expected,
+    _publish_accounts,
+    _publish_events,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -80,14 +87,7 @@ def test_worker_and_sink_killed_mid_stream_store_every_record_once(
     valid = [m for m in messages if m.invalid is None]
     invalid = [m for m in messages if m.invalid is not None]
     assert len(invalid) > 20
-    expected_kpis = {
-        key: {
-            window: {kpi: value for kpi, value in values.items() if value is not None}
-            for window, values in windows.items()
-            if any(value is not None for value in values.values())
-        }
-        for key, windows in _expected(config, messages)[0].items()
-    }
+    truth, _ = _expected(config, messages)
 
     def start_worker(life: int) -> ServiceProcess:
         env = {**FAST, "KAM_WORKER_DATA_DIR": str(pipeline.workdir / "w")}
@@ -134,9 +134,10 @@ def test_worker_and_sink_killed_mid_stream_store_every_record_once(
 
     def settled() -> bool:
         try:
-            return _latest_kpis(pipeline) == expected_kpis
+            said, true = _compared(pipeline, truth)
         except StoreLocked:
             return False
+        return said == true
 
     with contextlib.suppress(AssertionError):  # compared below, with the difference shown
         wait_for(settled, timeout=120, what="the final KPI values", alive=[sink.process])
@@ -162,24 +163,40 @@ def test_worker_and_sink_killed_mid_stream_store_every_record_once(
         " GROUP BY alert_key, status, updated_at HAVING n > 1",
     )
     assert repeated_alerts == []
+    said, true = _compared(pipeline, truth)
+    assert {k: (v, true[k]) for k, v in said.items() if v != true[k]} == {}
+
+
+def _compared(pipeline: Pipeline, truth: Truth) -> tuple[dict[Key, object], dict[Key, object]]:
+    """The latest KPI rows per key in ClickHouse and the ground truth as of their ``as_of``
+    (windows without data left out of both: their rows are NULL)."""
     latest = _latest_kpis(pipeline)
-    differing = {k: (latest.get(k), v) for k, v in expected_kpis.items() if latest.get(k) != v}
-    assert differing == {}
-    assert latest == expected_kpis
+    true = truth.at(latest)
+    said = {key: latest[key][1] if key in latest else None for key in sorted(truth.keys)}
+    return said, {key: _without_nulls(windows) for key, windows in true.items()}
 
 
-def _latest_kpis(pipeline: Pipeline) -> dict[tuple[str, str], dict[str, dict[str, float]]]:
-    """The values of the latest KPI update per account x contact point in ``kpi_snapshots``
-    (its rows share ``computed_at``; a window without data has no row)."""
+def _without_nulls(windows: Windows | None) -> Windows | None:
+    if windows is None:
+        return None
+    kept = {w: {k: v for k, v in values.items() if v is not None} for w, values in windows.items()}
+    return {w: values for w, values in kept.items() if values}
+
+
+def _latest_kpis(pipeline: Pipeline) -> dict[Key, tuple[datetime, Windows]]:
+    """(as_of, values) of the latest KPI update per account x contact point in
+    ``kpi_snapshots`` (its rows share ``as_of`` and ``computed_at``; NULL rows left out)."""
     rows = _sql(
         pipeline,
-        "SELECT account_id, contact_point, window, kpi, value FROM kpi_snapshots"
+        "SELECT account_id, contact_point, window, kpi, value, as_of FROM kpi_snapshots"
         " WHERE (account_id, contact_point, computed_at) IN (SELECT account_id, contact_point,"
         " max(computed_at) FROM kpi_snapshots GROUP BY account_id, contact_point)",
     )
-    latest: dict[tuple[str, str], dict[str, dict[str, float]]] = {}
-    for account_id, contact_point, window, kpi, value in rows:
-        latest.setdefault((str(account_id), str(contact_point)), {}).setdefault(str(window), {})[
-            str(kpi)
-        ] = float(value)  # type: ignore[arg-type]
+    latest: dict[Key, tuple[datetime, Windows]] = {}
+    for account_id, contact_point, window, kpi, value, as_of in rows:
+        key = (str(account_id), str(contact_point))
+        moment = datetime.fromisoformat(str(as_of)).replace(tzinfo=UTC)
+        windows = latest.setdefault(key, (moment, {}))[1]
+        if value is not None:
+            windows.setdefault(str(window), {})[str(kpi)] = float(value)  # type: ignore[arg-type]
     return latest

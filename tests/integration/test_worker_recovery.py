@@ -23,13 +23,16 @@ from streams.kpis import KpiConfig
 from streams.pipeline import TouchpointProcessor
 from streams.validation import SourceRecord, ValidationPolicy
 from tests.integration.conftest import Pipeline
-from tests.integration.helpers import produce, wait_for
+from tests.integration.helpers import java_partition, produce, wait_for
 
 EVENTS = 1_500
+PARTITIONS = 4
+"""Partitions of the test topics (tests/integration/conftest.py)."""
 FAST_KPIS = {"KAM_WORKER_KPI_INTERVAL_SECONDS": "0.5", "KAM_WORKER_TICK_SECONDS": "0.5"}
 RECOVERY_SECONDS = 30
 """Kill to first new output: well above the worker's typical few seconds (target < 15 s)."""
 Key = tuple[str, str]
+Windows = dict[str, dict[str, float | None]]
 
 
 @pytest.fixture(scope="module")
@@ -45,10 +48,29 @@ def dataset() -> tuple[SimulationConfig, list[SimulatedMessage]]:
     return config, list(islice(simulate_messages(config), EVENTS))
 
 
+class Truth:
+    """The pure core after one crash-free pass: the KPIs of every key as of any stream time."""
+
+    def __init__(self, processor: TouchpointProcessor, keys: set[Key]) -> None:
+        self.processor = processor
+        self.keys = keys
+
+    def at(self, latest: dict[Key, tuple[datetime, Windows]]) -> dict[Key, Windows | None]:
+        """Each key's windows as of the ``as_of`` of its latest update (``None``: no update)."""
+        return {
+            key: self.processor.windows_as_of(
+                java_partition(key[0], PARTITIONS), key[0], key[1], latest[key][0]
+            )
+            if key in latest
+            else None
+            for key in sorted(self.keys)
+        }
+
+
 def _expected(
     config: SimulationConfig, messages: list[SimulatedMessage]
-) -> tuple[dict[Key, dict[str, dict[str, float | None]]], set[str]]:
-    """Final KPI windows per key and event-rule alert keys, from one crash-free pass."""
+) -> tuple[Truth, set[str]]:
+    """The ground truth of the KPIs and the event-rule alert keys, from one crash-free pass."""
     history = {a.account_id: add_version(None, a) for a in make_accounts(config)}
     state: dict[str, bytes] = {}
     processor = TouchpointProcessor(
@@ -59,11 +81,19 @@ def _expected(
         alert_rules=load_alert_rules("config/alert_rules.toml"),
         kpi_interval=0.0,
     )
-    records = [SourceRecord(m.value, "t", 0, offset) for offset, m in enumerate(messages)]
+    # Partitioned as the broker does (windows end at each partition's stream time).
+    offsets: dict[int, int] = {}
+    records = []
+    for m in messages:
+        partition = java_partition(m.key, PARTITIONS)
+        offset = offsets[partition] = offsets.get(partition, -1) + 1
+        records.append(SourceRecord(m.value, "t", partition, offset))
     outcome = processor.process(records, now=datetime.now(UTC))
-    kpis = {(u.account_id, str(u.contact_point)): u.windows for u in outcome.kpi_updates}
+    for writes in outcome.state_writes.values():  # as the worker writes its state table
+        state.update({key: value for key, value in writes.items() if value is not None})
+    keys = {(u.account_id, str(u.contact_point)) for u in outcome.kpi_updates}
     event_alerts = {a.alert_key for a in outcome.alerts if "kind" not in a.evidence}
-    return kpis, event_alerts
+    return Truth(processor, keys), event_alerts
 
 
 def _publish_accounts(pipeline: Pipeline, config: SimulationConfig) -> None:
@@ -81,12 +111,12 @@ def _publish_events(pipeline: Pipeline, messages: list[SimulatedMessage]) -> Non
     )
 
 
-def _final_kpis(pipeline: Pipeline) -> dict[Key, dict[str, dict[str, float | None]]]:
-    """The latest KPI update per key (one key always lands on one partition, in order)."""
-    latest: dict[Key, dict[str, dict[str, float | None]]] = {}
+def _final_kpis(pipeline: Pipeline) -> dict[Key, tuple[datetime, Windows]]:
+    """(as_of, windows) of the latest KPI update per key (a key lands on one partition)."""
+    latest: dict[Key, tuple[datetime, Windows]] = {}
     for raw in pipeline.read_all(pipeline.topics.kpis):
         update = KpiUpdate.model_validate_json(raw)
-        latest[update.account_id, str(update.contact_point)] = update.windows
+        latest[update.account_id, str(update.contact_point)] = (update.as_of, update.windows)
     return latest
 
 
@@ -95,27 +125,27 @@ def _alerts(pipeline: Pipeline) -> Iterator[Alert]:
         yield Alert.model_validate_json(raw)
 
 
-def _settle(
-    pipeline: Pipeline, expected: dict[Key, dict[str, dict[str, float | None]]]
-) -> dict[Key, dict[str, dict[str, float | None]]]:
-    """Wait until the latest KPI update of every key is the expected one (or time out)."""
-    latest: dict[Key, dict[str, dict[str, float | None]]] = {}
+def _settle(pipeline: Pipeline, truth: Truth) -> tuple[dict[Key, Windows | None], ...]:
+    """Wait until the latest KPI update of every key equals the ground truth as of its
+    ``as_of`` (or time out); returns (what the updates say, the truth) to compare."""
+    found: list[dict[Key, Windows | None]] = [{}, {}]
 
     def matches() -> bool:
-        latest.clear()
-        latest.update(_final_kpis(pipeline))
-        return latest == expected
+        latest = _final_kpis(pipeline)
+        found[0] = {key: latest[key][1] if key in latest else None for key in sorted(truth.keys)}
+        found[1] = truth.at(latest)
+        return found[0] == found[1]
 
     with contextlib.suppress(AssertionError):  # compared by the caller, difference shown
         wait_for(matches, timeout=90, what="the final KPI updates")
-    return latest
+    return found[0], found[1]
 
 
 def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(
     pipeline: Pipeline, dataset: tuple[SimulationConfig, list[SimulatedMessage]]
 ) -> None:
     config, messages = dataset
-    expected_kpis, expected_event_alerts = _expected(config, messages)
+    truth, expected_event_alerts = _expected(config, messages)
     env = {**FAST_KPIS, "KAM_WORKER_BATCH_SIZE": "50"}
     first = pipeline.service(
         ["worker"], name="first", env={**env, "KAM_WORKER_DATA_DIR": str(pipeline.workdir / "w")}
@@ -157,7 +187,8 @@ def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(
         details=pipeline.worker_progress,
     )
 
-    assert _settle(pipeline, expected_kpis) == expected_kpis
+    said, true = _settle(pipeline, truth)
+    assert said == true
     alerts = list(_alerts(pipeline))
     assert {a.alert_key for a in alerts if "kind" not in a.evidence} == expected_event_alerts
     starts = {(a.alert_key, a.started_at) for a in alerts if "kind" not in a.evidence}
@@ -168,7 +199,7 @@ def test_two_workers_give_the_same_results_as_one(
     pipeline: Pipeline, dataset: tuple[SimulationConfig, list[SimulatedMessage]]
 ) -> None:
     config, messages = dataset
-    expected_kpis, expected_event_alerts = _expected(config, messages)
+    truth, expected_event_alerts = _expected(config, messages)
     workers = [
         pipeline.service(
             ["worker"],
@@ -215,6 +246,7 @@ def test_two_workers_give_the_same_results_as_one(
     )
     assert enriched() == EVENTS  # no rebalance during the run: nothing is processed twice
 
-    assert _settle(pipeline, expected_kpis) == expected_kpis
+    said, true = _settle(pipeline, truth)
+    assert said == true
     alerts = list(_alerts(pipeline))
     assert {a.alert_key for a in alerts if "kind" not in a.evidence} == expected_event_alerts
