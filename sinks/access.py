@@ -78,7 +78,7 @@ def migrate(clickhouse: ClickHouseSettings, *, health_window: str = "30d") -> li
 
 
 def run_sql(
-    clickhouse: ClickHouseSettings, sql: str, *, fmt: str = DEFAULT_FORMAT, wait: float = 15.0
+    clickhouse: ClickHouseSettings, sql: str, *, fmt: str = DEFAULT_FORMAT, wait: float = 0.0
 ) -> str:
     """Run one SQL statement and return its output as text (``kam sql "..."``).
 

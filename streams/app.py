@@ -146,6 +146,7 @@ def create_app(
         alert_rules=alert_rules,
         kpi_interval=worker.kpi_interval_seconds,
         idle_advance=worker.idle_advance_seconds,
+        kpi_stream_interval=worker.kpi_stream_interval_seconds,
     )
     exclusive = asyncio.Lock()  # a batch and the timer never interleave
 

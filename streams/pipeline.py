@@ -139,6 +139,7 @@ class TouchpointProcessor:
         alert_rules: AlertRulesConfig,
         kpi_interval: float = 10.0,
         idle_advance: float = 0.0,
+        kpi_stream_interval: float = 0.0,
     ) -> None:
         self._accounts = accounts
         self._state = state
@@ -151,6 +152,12 @@ class TouchpointProcessor:
         """Seconds the stream time may lag the clock while a partition is quiet (0: never
         advanced by the clock, stream time is event time only)."""
         self._stream: dict[int, int] = {}
+        self._kpi_stream_interval = kpi_stream_interval
+        """Stream seconds between two KPI updates of a partition's keys while its stream time
+        moves (0: no such limit); bounds the updates of a backfill by its span, not its size."""
+        self._flushed_stream: dict[int, int] = {}
+        self._pass_stream: dict[int, int] = {}
+        self._held: set[int] = set()
         self._expiries: dict[int, list[tuple[int, str, ContactPoint]]] = defaultdict(list)
         """Per partition, a heap of (stream time, account, contact point): when data leaves a
         window of a key, so its KPIs change with no new event and are sent again."""
@@ -271,6 +278,8 @@ class TouchpointProcessor:
         self._outbox_full -= gone
         for partition in gone:
             self._kpi_marks.pop(partition, None)
+            self._flushed_stream.pop(partition, None)
+            self._pass_stream.pop(partition, None)
             self._expiries.pop(partition, None)
             self._recorded_marks.pop(partition, None)
         self._book.drain_changes()
@@ -323,6 +332,7 @@ class TouchpointProcessor:
         counted once even when a crash left only part of a batch's writes behind.
         """
         states: dict[_Touched, tuple[ContactPointState, int, list[int]]] = {}
+        changed: set[_Touched] = set()
         floor = self._clock_floor(now)
         for partition, items in fresh.items():
             mark = self._stream_time(partition)
@@ -338,8 +348,11 @@ class TouchpointProcessor:
                     at = int(event.occurred_at.timestamp())
                     mark = at if mark is None else max(mark, at)
                     state.advance(max(mark, floor))  # too late: older than retention behind it
-                    if state.apply(event, now=now) == "too_late":
+                    applied = state.apply(event, now=now)
+                    if applied == "too_late":
                         outcome.too_late += 1
+                    elif applied == "applied":
+                        changed.add(key)
                 recent = [*recent[1 - RECENT_EVENTS :], fingerprint]
                 states[key] = (state, offset, recent)
             if mark is not None and mark != self._stream.get(partition):
@@ -350,7 +363,8 @@ class TouchpointProcessor:
             outcome.state_writes[key.partition][
                 kpi_key(key.partition, key.account_id, key.contact_point)
             ] = encode_counted(counted, recent, state.to_bytes())
-            touched[key] = _Rolled(state, None, counted)
+            if key in changed:  # a key whose events all were too late has nothing new to say
+                touched[key] = _Rolled(state, None, counted)
         return touched
 
     def _clock_floor(self, now: datetime) -> int:
@@ -408,7 +422,7 @@ class TouchpointProcessor:
         if not self._flushed:
             return
         self._flushed = False
-        for partition in {*self._partition_of.values(), *tops, *self._kpi_marks}:
+        for partition in {*self._partition_of.values(), *tops, *self._kpi_marks} - self._held:
             mark = self._kpi_marks.get(partition)
             if mark is not None and self._recorded_marks.get(partition) != mark:
                 outcome.state_writes[partition][kpi_mark_key(partition)] = str(mark).encode()
@@ -474,8 +488,10 @@ class TouchpointProcessor:
         clock = time.monotonic()
         if clock < self._next_kpi_flush:
             return [], []
-        judged = self._kpi_pending | self._expired(now)
-        due = judged | self._kpi_resend
+        self._kpi_pending |= self._expired(now)
+        self._held = self._held_partitions({k.partition for k in self._kpi_pending}, now)
+        judged = {k for k in self._kpi_pending if k.partition not in self._held}
+        due = judged | {k for k in self._kpi_resend if k.partition not in self._held}
         if not due:  # nothing to send; record the marks of the last flush if not done yet
             self._flushed = self._flushed or self._kpi_marks != self._recorded_marks
             return [], []
@@ -522,9 +538,28 @@ class TouchpointProcessor:
                 ]
         for partition, account_id in sorted({(k.partition, k.account_id) for k in computed}):
             updates.append(self._account_health(partition, account_id, now, computed))
-        self._kpi_pending.clear()
-        self._kpi_resend.clear()
+        self._kpi_pending -= due
+        self._kpi_resend -= due
         return updates, snapshots
+
+    def _held_partitions(self, partitions: set[int], now: datetime) -> set[int]:
+        """Partitions whose KPI updates wait: their stream time moved less than
+        ``kpi_stream_interval`` since their last flush and is still moving (a backfill or
+        replay); a partition whose stream time stopped is always flushed."""
+        held: set[int] = set()
+        for partition in partitions:
+            as_of = self.stream_now(partition, now)
+            if as_of is None:
+                continue
+            moment = int(as_of.timestamp())
+            moving = self._pass_stream.get(partition) != moment
+            self._pass_stream[partition] = moment
+            last = self._flushed_stream.get(partition)
+            if moving and last is not None and moment - last < self._kpi_stream_interval:
+                held.add(partition)
+            else:
+                self._flushed_stream[partition] = moment
+        return held
 
     def _schedule(
         self, key: _Touched, state: ContactPointState, as_of: datetime | None = None

@@ -13,7 +13,8 @@ from tests.integration.test_worker import ACCOUNTS, INVALID, TOUCHPOINTS
 
 def _rows(clickhouse: ClickHouseSettings, sql: str) -> list[list[object]]:
     """Result rows of ``sql``, read through the running sink's query endpoint."""
-    return orjson.loads(run_sql(clickhouse, sql, fmt="JSONCompact"))["data"]  # type: ignore[no-any-return]
+    raw = run_sql(clickhouse, sql, fmt="JSONCompact", wait=30)  # the sink may be starting
+    return orjson.loads(raw)["data"]  # type: ignore[no-any-return]
 
 
 def _count(clickhouse: ClickHouseSettings, table: str) -> int:

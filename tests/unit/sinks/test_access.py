@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,7 @@ def test_an_owned_directory_is_never_opened_by_another(tmp_path: Path) -> None:
     owner = ExclusiveLock.acquire(owner_lock_path(clickhouse.chdb_path))
     try:
         with pytest.raises(StoreLocked, match=f"process {os.getpid()} .*retry in a few seconds"):
-            run_sql(clickhouse, "SELECT 1", fmt="TSV", wait=0.5)
+            run_sql(clickhouse, "SELECT 1", fmt="TSV")
         with pytest.raises(StoreLocked, match="restart it instead"):
             migrate(clickhouse)
         with pytest.raises(StoreLocked, match=f"process {os.getpid()} "):
@@ -107,3 +108,10 @@ def _dead_pid() -> int:
     child = subprocess.Popen(["true"])
     child.wait()
     return child.pid
+
+
+def test_a_caller_may_wait_for_a_starting_owner(tmp_path: Path) -> None:
+    clickhouse = ClickHouseSettings(chdb_path=tmp_path / "chdb", database="kam_cli")
+    owner = ExclusiveLock.acquire(owner_lock_path(clickhouse.chdb_path))
+    threading.Timer(0.5, owner.release).start()  # the owner goes away while we wait
+    assert run_sql(clickhouse, "SELECT 40 + 2", fmt="TSV", wait=10) == "42\n"

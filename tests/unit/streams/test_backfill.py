@@ -1,0 +1,81 @@
+"""A year of history replayed through the pure core, in order and shuffled: the same current
+KPIs, and a number of KPI updates bounded by the span of stream time, not by the events."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+
+from producers.simulator import SimulationConfig, simulate_messages, simulated_accounts
+from schemas import KpiUpdate
+from streams.alerting import load_alert_rules
+from streams.enrichment import AccountDirectory, add_version
+from streams.kpis import KpiConfig
+from streams.pipeline import TouchpointProcessor
+from streams.validation import SourceRecord, ValidationPolicy
+
+NOW = datetime(2026, 11, 30, tzinfo=UTC)
+EVENTS = 8_000
+BATCH = 250
+DAY = 86_400.0
+CONFIG = SimulationConfig(
+    seed=5, accounts=12, start=NOW - timedelta(days=365), mean_gap_seconds=365 * DAY / EVENTS
+)
+
+
+def replay(order: list[int]) -> tuple[TouchpointProcessor, list[KpiUpdate], int]:
+    """Every event in ``order`` (offsets of one partition), a batch at a time, then a tick."""
+    messages = list(islice(simulate_messages(CONFIG), EVENTS))
+    history = {a.account_id: add_version(None, a) for a in simulated_accounts(CONFIG)}
+    state: dict[str, bytes] = {}
+    processor = TouchpointProcessor(
+        accounts=AccountDirectory(records=history),
+        state=state,
+        policy=ValidationPolicy(),
+        kpis=KpiConfig(),
+        alert_rules=load_alert_rules("config/alert_rules.toml"),
+        kpi_interval=0.0,
+        kpi_stream_interval=DAY,
+    )
+    updates: list[KpiUpdate] = []
+    too_late = 0
+    records = [SourceRecord(messages[i].value, "t", 0, offset) for offset, i in enumerate(order)]
+    for start in range(0, len(records), BATCH):
+        outcome = processor.process(records[start : start + BATCH], now=NOW)
+        for writes in outcome.state_writes.values():
+            state.update({k: v for k, v in writes.items() if v is not None})
+        updates += outcome.kpi_updates
+        too_late += outcome.too_late
+    for _ in range(2):  # the stream stopped: what was held back is sent
+        updates += processor.tick(now=NOW).kpi_updates
+    return processor, updates, too_late
+
+
+def latest(updates: list[KpiUpdate]) -> dict[tuple[str, str], KpiUpdate]:
+    return {(u.account_id, str(u.contact_point)): u for u in updates}
+
+
+def test_a_shuffled_year_gives_the_current_kpis_of_the_ordered_one_with_few_updates() -> None:
+    in_order = replay(list(range(EVENTS)))
+    shuffled_order = list(range(EVENTS))
+    random.Random(7).shuffle(shuffled_order)
+    shuffled = replay(shuffled_order)
+
+    ordered_latest, shuffled_latest = latest(in_order[1]), latest(shuffled[1])
+    assert ordered_latest.keys() == shuffled_latest.keys()
+    assert len(ordered_latest) > 40
+    # The current KPIs, as of the end of the stream, are the same whatever the order.
+    end = max(u.as_of for u in in_order[1])
+    assert end == max(u.as_of for u in shuffled[1])
+    for account_id, contact_point in ordered_latest:
+        assert in_order[0].windows_as_of(0, account_id, contact_point, end) == shuffled[
+            0
+        ].windows_as_of(0, account_id, contact_point, end), (account_id, contact_point)
+    # Shuffled, most of the year is older than 30 days behind the stream time: too late.
+    assert shuffled[2] > EVENTS // 2 and in_order[2] == 0
+    # Updates are bounded by stream time (one a day per key at most), not by the events.
+    keys = len(ordered_latest)
+    assert len(in_order[1]) <= keys * 366
+    assert len(shuffled[1]) <= len(in_order[1])
+    assert len(in_order[1]) < EVENTS
