@@ -19,11 +19,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import bench_latency, bench_memory, bench_recovery, bench_worker, sink
+from bench import (
+    bench_backfill,
+    bench_latency,
+    bench_memory,
+    bench_recovery,
+    bench_worker,
+    sink,
+)
 from bench.common import BenchError, Result, format_table
 from kam.localkafka import local_kafka
 
-BENCHMARKS = ("sink", "worker", "latency", "memory", "recovery")
+BENCHMARKS = ("sink", "backfill", "worker", "latency", "memory", "recovery")
 
 
 def machine() -> str:
@@ -51,6 +58,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--memory-accounts", type=int, default=100_000, help="memory: accounts")
     parser.add_argument("--sink-rows", type=int, default=50_000, help="sink: rows")
     parser.add_argument(
+        "--backfill-events", type=int, default=60_000, help="backfill: events over a year"
+    )
+    parser.add_argument(
         "--recovery-repetitions", type=int, default=3, help="recovery: kills and restarts"
     )
     return parser.parse_args()
@@ -74,7 +84,8 @@ def main() -> int:
         print(f"{name}: {time.monotonic() - began:.0f}s", flush=True)
 
     attempt("sink", lambda: sink.run(rows=args.sink_rows))
-    if set(args.only) - {"sink"}:
+    attempt("backfill", lambda: bench_backfill.run(events=args.backfill_events))
+    if set(args.only) - {"sink", "backfill"}:
         with local_kafka() as bootstrap, tempfile.TemporaryDirectory(prefix="kam-bench-") as tmp:
             workdir = Path(tmp)
             attempt(
