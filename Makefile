@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # The virtualenv is rebuilt when pyproject.toml changes.
 INSTALLED := $(VENV)/.installed-$(shell cat pyproject.toml 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: install system-deps kafka-jars demo test unit lint bench clean
+.PHONY: install system-deps kafka-jars demo test unit lint bench soak clean
 
 $(INSTALLED): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required: $(PYTHON) not found." >&2; exit 1; }
@@ -37,6 +37,11 @@ test: install lint
 
 bench: install
 	$(BIN)/python -m bench
+
+# The kill-anywhere suite at length: more events, more random kills (about 10 minutes).
+soak: install
+	KAM_SOAK_EVENTS=$${KAM_SOAK_EVENTS:-6000} KAM_SOAK_KILLS=$${KAM_SOAK_KILLS:-12} \
+		$(BIN)/pytest tests/integration/test_kill_anywhere.py -p no:cacheprovider
 
 clean:
 	rm -rf .kam deploy/local/.run
