@@ -4,7 +4,7 @@
 
 Each benchmark compares with a baseline run side by side in the same run (raw confluent-kafka
 consumer, one bulk insert, an idle worker) or with an absolute target; see docs/benchmarks.md.
-The defaults finish in about six minutes on two shared cores; raise the sizes for longer runs.
+The defaults finish in about seven minutes on two shared cores; raise the sizes for longer runs.
 """
 
 from __future__ import annotations

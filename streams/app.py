@@ -38,7 +38,6 @@ from streams.kpis import KpiConfig
 from streams.outputs import OutputProducer, OutputRecord, Refused
 from streams.pipeline import AlertRecord, BatchOutcome, StateWrites, TouchpointProcessor
 from streams.tables import BatchTable, batch_table, writing_partition
-from streams.transport import App
 from streams.validation import SourceRecord, ValidationPolicy
 
 log = logging.getLogger(__name__)
@@ -90,7 +89,7 @@ def group_instance_id(worker: WorkerSettings) -> str:
 
 
 def _faust_app(*, kafka: KafkaSettings, topics: TopicSettings, worker: WorkerSettings) -> faust.App:
-    return App(
+    return faust.App(
         worker.app_id,
         broker=[f"kafka://{server}" for server in kafka.bootstrap_servers.split(",")],
         broker_credentials=broker_credentials(kafka),
