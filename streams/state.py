@@ -10,6 +10,11 @@ state also carries the offset of the last event it counted: a key whose state wa
 before a crash skips exactly the events it already holds. It also remembers the last few event
 ids it counted, so an event a source system publishes twice is counted once.
 
+Per partition the table also holds the alert outbox (the last alerts sent, with the
+partition's alert sequence), the KPI mark (the offset through which every KPI update has
+reached the broker) and the stream time (the latest event time seen), see
+:mod:`streams.pipeline`.
+
 Every key starts with the source partition, so a worker can tell which entries it owns after
 a rebalance.
 """
