@@ -144,6 +144,11 @@ def test_worker_and_sink_killed_mid_stream_store_every_record_once(
         timeout=180,
         what=f"{len(valid)} touchpoints and {len(invalid)} failed events",
         alive=[worker.process, sink.process],
+        details=lambda: (
+            f"stored {stored()}, worker consumed "
+            f"{worker.process.metric('kam_worker_events_consumed_total'):.0f} in this life\n"
+            + pipeline.worker_progress()
+        ),
     )
 
     def settled() -> bool:
