@@ -14,11 +14,8 @@ from itertools import islice
 
 from bench.common import Result
 from producers.simulator import SimulationConfig, simulate_messages, simulated_accounts
-from streams.alerting import load_alert_rules
-from streams.enrichment import AccountDirectory, add_version
-from streams.kpis import KpiConfig
-from streams.pipeline import TouchpointProcessor
-from streams.validation import SourceRecord, ValidationPolicy
+from streams.replay import apply_state, offline_processor
+from streams.validation import SourceRecord
 
 DAY = 86_400.0
 BATCH = 1_000
@@ -26,16 +23,9 @@ BATCH = 1_000
 
 def _replay(values: list[bytes], config: SimulationConfig, now: datetime) -> tuple[float, int]:
     """(events/s, KPI updates) of one pass over ``values`` in their order."""
-    history = {a.account_id: add_version(None, a) for a in simulated_accounts(config)}
     state: dict[str, bytes] = {}
-    processor = TouchpointProcessor(
-        accounts=AccountDirectory(records=history),
-        state=state,
-        policy=ValidationPolicy(),
-        kpis=KpiConfig(),
-        alert_rules=load_alert_rules("config/alert_rules.toml"),
-        kpi_interval=0.0,
-        kpi_stream_interval=3600.0,
+    processor = offline_processor(
+        simulated_accounts(config), state=state, kpi_interval=0.0, kpi_stream_interval=3600.0
     )
     updates = 0
     started = time.perf_counter()
@@ -43,8 +33,7 @@ def _replay(values: list[bytes], config: SimulationConfig, now: datetime) -> tup
         chunk = values[start : start + BATCH]
         records = [SourceRecord(v, "t", 0, start + i) for i, v in enumerate(chunk)]
         outcome = processor.process(records, now=now)
-        for writes in outcome.state_writes.values():
-            state.update({k: v for k, v in writes.items() if v is not None})
+        apply_state(state, outcome)
         updates += len(outcome.kpi_updates)
     updates += len(processor.tick(now=now).kpi_updates)
     return len(values) / (time.perf_counter() - started), updates

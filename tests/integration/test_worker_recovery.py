@@ -17,11 +17,9 @@ import pytest
 from producers.simulator import SimulatedMessage, SimulationConfig, simulate_messages
 from producers.simulator import simulated_accounts as make_accounts
 from schemas import Alert, KpiUpdate
-from streams.alerting import load_alert_rules
-from streams.enrichment import AccountDirectory, add_version
-from streams.kpis import KpiConfig
 from streams.pipeline import TouchpointProcessor
-from streams.validation import SourceRecord, ValidationPolicy
+from streams.replay import apply_state, offline_processor
+from streams.validation import SourceRecord
 from tests.integration.conftest import Pipeline
 from tests.integration.helpers import java_partition, produce, wait_for
 
@@ -71,16 +69,8 @@ def _expected(
     config: SimulationConfig, messages: list[SimulatedMessage]
 ) -> tuple[Truth, set[str]]:
     """The ground truth of the KPIs and the event-rule alert keys, from one crash-free pass."""
-    history = {a.account_id: add_version(None, a) for a in make_accounts(config)}
     state: dict[str, bytes] = {}
-    processor = TouchpointProcessor(
-        accounts=AccountDirectory(records=history),
-        state=state,
-        policy=ValidationPolicy(),
-        kpis=KpiConfig(),
-        alert_rules=load_alert_rules("config/alert_rules.toml"),
-        kpi_interval=0.0,
-    )
+    processor = offline_processor(make_accounts(config), state=state, kpi_interval=0.0)
     # Partitioned as the broker does (windows end at each partition's stream time).
     offsets: dict[int, int] = {}
     records = []
@@ -89,8 +79,7 @@ def _expected(
         offset = offsets[partition] = offsets.get(partition, -1) + 1
         records.append(SourceRecord(m.value, "t", partition, offset))
     outcome = processor.process(records, now=datetime.now(UTC))
-    for writes in outcome.state_writes.values():  # as the worker writes its state table
-        state.update({key: value for key, value in writes.items() if value is not None})
+    apply_state(state, outcome)
     keys = {(u.account_id, str(u.contact_point)) for u in outcome.kpi_updates}
     event_alerts = {a.alert_key for a in outcome.alerts if "kind" not in a.evidence}
     return Truth(processor, keys), event_alerts

@@ -9,11 +9,9 @@ from itertools import islice
 
 from producers.simulator import SimulationConfig, simulate_messages, simulated_accounts
 from schemas import KpiUpdate
-from streams.alerting import load_alert_rules
-from streams.enrichment import AccountDirectory, add_version
-from streams.kpis import KpiConfig
 from streams.pipeline import TouchpointProcessor
-from streams.validation import SourceRecord, ValidationPolicy
+from streams.replay import apply_state, offline_processor
+from streams.validation import SourceRecord
 
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
 EVENTS = 8_000
@@ -27,24 +25,16 @@ CONFIG = SimulationConfig(
 def replay(order: list[int]) -> tuple[TouchpointProcessor, list[KpiUpdate], int]:
     """Every event in ``order`` (offsets of one partition), a batch at a time, then a tick."""
     messages = list(islice(simulate_messages(CONFIG), EVENTS))
-    history = {a.account_id: add_version(None, a) for a in simulated_accounts(CONFIG)}
     state: dict[str, bytes] = {}
-    processor = TouchpointProcessor(
-        accounts=AccountDirectory(records=history),
-        state=state,
-        policy=ValidationPolicy(),
-        kpis=KpiConfig(),
-        alert_rules=load_alert_rules("config/alert_rules.toml"),
-        kpi_interval=0.0,
-        kpi_stream_interval=DAY,
+    processor = offline_processor(
+        simulated_accounts(CONFIG), state=state, kpi_interval=0.0, kpi_stream_interval=DAY
     )
     updates: list[KpiUpdate] = []
     too_late = 0
     records = [SourceRecord(messages[i].value, "t", 0, offset) for offset, i in enumerate(order)]
     for start in range(0, len(records), BATCH):
         outcome = processor.process(records[start : start + BATCH], now=NOW)
-        for writes in outcome.state_writes.values():
-            state.update({k: v for k, v in writes.items() if v is not None})
+        apply_state(state, outcome)
         updates += outcome.kpi_updates
         too_late += outcome.too_late
     for _ in range(2):  # the stream stopped: what was held back is sent
