@@ -201,11 +201,23 @@ def create_app(
 
     async def _emit(outcome: BatchOutcome) -> None:
         _write_state(state, outcome.state_writes)
-        await app.producer.flush()  # the state is durable before any output leaves
+        await _patiently(app.producer.flush(), "the state changelog")  # durable before outputs
         await _send(output, topics, _records(topics, outcome))
         _count(outcome)
 
     return app
+
+
+async def _patiently(work: Coroutine[Any, Any, None], what: str, every: float = 5.0) -> None:
+    """Await ``work``, saying every ``every`` seconds that it is still waited for."""
+    task = asyncio.ensure_future(work)
+    waited = 0.0
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=every)
+        if done:
+            return task.result()
+        waited += every
+        log.warning("still waiting for %s after %.0f s", what, waited)
 
 
 async def _send(output: OutputProducer, topics: TopicSettings, records: list[OutputRecord]) -> None:

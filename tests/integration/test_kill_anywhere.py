@@ -40,6 +40,8 @@ EVENTS = int(os.environ.get("KAM_SOAK_EVENTS", "1200"))
 KILLS = int(os.environ.get("KAM_SOAK_KILLS", "3"))
 SEED = int(os.environ.get("KAM_SOAK_SEED", "11"))
 """``make soak`` raises these; ``make test`` runs the bounded defaults."""
+GAP_SECONDS = 12.0
+"""Mean simulated gap between events; the run starts far enough back to end in the past."""
 
 
 def kill_plan(rng: random.Random) -> list[str]:
@@ -60,8 +62,8 @@ def dataset() -> tuple[SimulationConfig, list[SimulatedMessage]]:
     config = SimulationConfig(
         seed=23,
         accounts=10,
-        start=now - timedelta(hours=5),
-        mean_gap_seconds=12.0,
+        start=now - timedelta(seconds=EVENTS * GAP_SECONDS * 1.2),  # every event in the past
+        mean_gap_seconds=GAP_SECONDS,
         bad_probability=0.1,
         invalid_fraction=0.05,
     )
