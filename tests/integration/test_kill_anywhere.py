@@ -41,6 +41,8 @@ KILLS = int(os.environ.get("KAM_SOAK_KILLS", "3"))
 SEED = int(os.environ.get("KAM_SOAK_SEED", "11"))
 """``make soak`` raises these; ``make test`` runs the bounded defaults."""
 GAP_SECONDS = 12.0
+SCALE = max(1.0, EVENTS / 1200)
+"""Waits grow with the run: a soak stores more, after more restarts."""
 """Mean simulated gap between events; the run starts far enough back to end in the past."""
 
 
@@ -51,7 +53,7 @@ FAST = {
     "KAM_WORKER_KPI_INTERVAL_SECONDS": "0.5",
     "KAM_WORKER_TICK_SECONDS": "0.5",
     "KAM_WORKER_BATCH_SIZE": "40",
-    "KAM_SINK_BATCH_MAX_ROWS": "30",
+    "KAM_SINK_BATCH_MAX_ROWS": str(max(30, EVENTS // 40)),  # many batch boundaries
     "KAM_SINK_BATCH_MAX_SECONDS": "0.3",
 }
 
@@ -143,7 +145,7 @@ def test_worker_and_sink_killed_mid_stream_store_every_record_once(
 
     wait_for(
         lambda: stored() == (len(valid), len(invalid)),
-        timeout=180,
+        timeout=180 * SCALE,
         what=f"{len(valid)} touchpoints and {len(invalid)} failed events",
         alive=[worker.process, sink.process],
         details=lambda: (
@@ -161,7 +163,7 @@ def test_worker_and_sink_killed_mid_stream_store_every_record_once(
         return said == true
 
     with contextlib.suppress(AssertionError):  # compared below, with the difference shown
-        wait_for(settled, timeout=120, what="the final KPI values", alive=[sink.process])
+        wait_for(settled, timeout=120 * SCALE, what="the final KPI values", alive=[sink.process])
     for process in (worker.process, sink.process):
         process.stop()
     plan = kill_plan(random.Random(SEED))
