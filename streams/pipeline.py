@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -111,7 +111,6 @@ class _Rolled(NamedTuple):
     """A KPI state after a batch and the offset of the last event it counted."""
 
     state: ContactPointState
-    context: None
     counted: int
 
 
@@ -262,7 +261,10 @@ class TouchpointProcessor:
                 touched = _Touched(partition, account_id, ContactPoint(contact_point))
                 if counted_offset(raw) > delivered[partition]:
                     self._kpi_resend.add(touched)
-                self._schedule(touched, self._kpi_state(touched)[0])
+                mark = self._stream_time(partition)
+                if mark is not None:
+                    as_of = datetime.fromtimestamp(mark, UTC)
+                    self._schedule(touched, self._kpi_state(touched)[0], as_of)
         return loaded
 
     def forget(self, partitions: Iterable[int]) -> None:
@@ -290,8 +292,7 @@ class TouchpointProcessor:
         what they already have by its origin)."""
         records: list[AlertRecord] = []
         for partition in sorted(partitions):
-            raw = self._state.get(outbox_key(partition))
-            box = orjson.loads(raw) if raw is not None else {"seq": 0, "alerts": []}
+            box = self._outbox(partition)
             self._sequences[partition] = box["seq"]
             if box["alerts"]:
                 self._outbox_full.add(partition)  # emptied by the next batch or tick
@@ -364,7 +365,7 @@ class TouchpointProcessor:
                 kpi_key(key.partition, key.account_id, key.contact_point)
             ] = encode_counted(counted, recent, state.to_bytes())
             if key in changed:  # a key whose events all were too late has nothing new to say
-                touched[key] = _Rolled(state, None, counted)
+                touched[key] = _Rolled(state, counted)
         return touched
 
     def _clock_floor(self, now: datetime) -> int:
@@ -470,9 +471,13 @@ class TouchpointProcessor:
 
     def _sequence(self, partition: int) -> int:
         if partition not in self._sequences:
-            raw = self._state.get(outbox_key(partition))
-            self._sequences[partition] = orjson.loads(raw)["seq"] if raw is not None else 0
+            self._sequences[partition] = self._outbox(partition)["seq"]
         return self._sequences[partition]
+
+    def _outbox(self, partition: int) -> dict[str, Any]:
+        """The stored outbox of ``partition``: ``{"seq": last number, "alerts": [...]}``."""
+        raw = self._state.get(outbox_key(partition))
+        return orjson.loads(raw) if raw is not None else {"seq": 0, "alerts": []}
 
     def _due_kpis(
         self,
@@ -501,7 +506,7 @@ class TouchpointProcessor:
         snapshots: list[KpiSnapshot] = []
         computed: dict[_Touched, _Computed] = {}
         for key in sorted(due, key=lambda k: (k.account_id, k.contact_point)):
-            state, _, counted = touched.get(key) or self._stored(key)
+            state, counted = touched.get(key) or self._stored(key)
             as_of = self.stream_now(key.partition, now)
             if state.hwm is None or as_of is None:
                 continue  # nothing counted yet (e.g. only events from too far ahead)
@@ -561,13 +566,8 @@ class TouchpointProcessor:
                 self._flushed_stream[partition] = moment
         return held
 
-    def _schedule(
-        self, key: _Touched, state: ContactPointState, as_of: datetime | None = None
-    ) -> None:
+    def _schedule(self, key: _Touched, state: ContactPointState, as_of: datetime) -> None:
         """Remember when the key's windows next change by themselves (data leaving them)."""
-        as_of = as_of or self.stream_now(key.partition, datetime.now(UTC))
-        if as_of is None:
-            return
         when = state.next_change(as_of=int(as_of.timestamp()))
         if when is not None:
             heapq.heappush(self._expiries[key.partition], (when, key.account_id, key.contact_point))
@@ -587,7 +587,7 @@ class TouchpointProcessor:
 
     def _stored(self, key: _Touched) -> _Rolled:
         state, counted, _ = self._kpi_state(key)
-        return _Rolled(state, None, counted)
+        return _Rolled(state, counted)
 
     def _bounds(self, as_of: datetime) -> dict[str, tuple[datetime, datetime]]:
         return {

@@ -33,6 +33,7 @@ from streams.alerting import load_alert_rules
 from streams.enrichment import AccountDirectory, add_version
 from streams.kpis import KpiConfig
 from streams.pipeline import BatchOutcome, TouchpointProcessor
+from streams.replay import apply_state
 from streams.state import (
     alerts_key,
     kpi_key,
@@ -134,14 +135,8 @@ def processor(
     )
 
 
-def apply(state: dict[str, bytes], outcome: BatchOutcome) -> None:
-    """Write the outcome's state like ``streams.app._write_state`` (``None`` deletes)."""
-    for changes in outcome.state_writes.values():
-        for key, value in changes.items():
-            if value is None:
-                state.pop(key, None)
-            else:
-                state[key] = value
+apply = apply_state
+"""Write the outcome's state like ``streams.app._write_state`` (``None`` deletes)."""
 
 
 def summary(alerts: Sequence[Alert]) -> list[tuple[str, str, str]]:
