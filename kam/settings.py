@@ -133,6 +133,9 @@ class WorkerSettings(BaseSettings):
     """How soon the partitions of a crashed worker move to another (Kafka session timeout)."""
     tick_seconds: float = Field(default=5.0, gt=0)
     """How often alert repeats, quiet-period resolves and pending KPI updates are checked."""
+    loop_probe_seconds: float = Field(default=0.05, ge=0)
+    """How often the event-loop lag probe wakes up (``kam_worker_event_loop_lag_seconds``,
+    ``kam_worker_event_loop_lag_max_seconds``); 0 turns the probe off."""
     web_port: int = Field(default=0, ge=0, le=65535)
     """Faust's own web server; 0 disables it (metrics are served by KAM_METRICS_PORT)."""
     log_level: Literal["crit", "error", "warn", "info", "debug"] = "info"

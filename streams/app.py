@@ -35,6 +35,7 @@ from streams import metrics
 from streams.alerting import AlertRulesConfig
 from streams.enrichment import AccountDirectory, add_version
 from streams.kpis import KpiConfig
+from streams.loop_lag import probe_loop_lag
 from streams.outputs import OutputProducer, OutputRecord, Refused
 from streams.pipeline import AlertRecord, BatchOutcome, StateWrites, TouchpointProcessor
 from streams.tables import BatchTable, batch_table, writing_partition
@@ -180,6 +181,11 @@ def create_app(
     async def _tick() -> None:
         async with exclusive:
             await _emit(processor.tick(now=_utcnow()))
+
+    @app.task
+    async def probe_event_loop() -> None:
+        """How late the loop wakes up: the stall every event waits out (see loop_lag)."""
+        await probe_loop_lag(worker.loop_probe_seconds, metrics.observe_loop_lag)
 
     @state.on_recover
     async def take_over_alerts() -> None:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from streams.loop_lag import RecentMax
+
+LOOP_LAG_MAX_WINDOW_SECONDS = 5.0
+
 EVENTS_CONSUMED = Counter(
     "kam_worker_events_consumed_total", "Touchpoint messages consumed by the worker."
 )
@@ -65,3 +69,22 @@ OUTPUTS_REFUSED = Counter(
     "Outputs the broker refused for good (e.g. too large): each sent as an output_refused "
     "dead letter instead.",
 )
+EVENT_LOOP_LAG = Histogram(
+    "kam_worker_event_loop_lag_seconds",
+    "How much later than asked the event loop woke a task sleeping KAM_WORKER_LOOP_PROBE_SECONDS "
+    "(a stall delays every event, timer and output by as much).",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+EVENT_LOOP_LAG_RECENT = RecentMax(window=LOOP_LAG_MAX_WINDOW_SECONDS)
+EVENT_LOOP_LAG_MAX = Gauge(
+    "kam_worker_event_loop_lag_max_seconds",
+    f"The largest event-loop lag of the last {LOOP_LAG_MAX_WINDOW_SECONDS:g} to "
+    f"{2 * LOOP_LAG_MAX_WINDOW_SECONDS:g} seconds.",
+)
+EVENT_LOOP_LAG_MAX.set_function(EVENT_LOOP_LAG_RECENT.value)
+
+
+def observe_loop_lag(seconds: float) -> None:
+    """One sample of the event-loop lag probe (:func:`streams.loop_lag.probe_loop_lag`)."""
+    EVENT_LOOP_LAG.observe(seconds)
+    EVENT_LOOP_LAG_RECENT.observe(seconds)

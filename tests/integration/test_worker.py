@@ -125,6 +125,7 @@ def test_worker_validates_enriches_rolls_kpis_and_alerts(pipeline: Pipeline) -> 
         "events_invalid": float(len(INVALID)),
         "bad_experiences": 2.0,
     }
+    assert worker.metric("kam_worker_event_loop_lag_seconds_count") > 0  # the lag probe runs
 
     by_id = {item.event.event_id: item for item in enriched}
     assert {i: item.account.tier for i, item in by_id.items()} == {
