@@ -2,9 +2,11 @@
 
     .venv/bin/python -m bench [--only worker latency memory recovery sink] [sizes, see --help]
 
-Each benchmark compares with a baseline run side by side in the same run (raw confluent-kafka
-consumer, one bulk insert, an idle worker) or with an absolute target; see docs/benchmarks.md.
-The defaults finish in about seven minutes on two shared cores; raise the sizes for longer runs.
+Each benchmark compares with a baseline run side by side in the same run, on the same records
+(a do-nothing Faust agent with the worker's settings, confluent-kafka consume + validate_json,
+the pure core in-process, the raw consumer, one bulk insert, an idle worker) or with an absolute
+target; see docs/benchmarks.md. The defaults finish in about eight minutes on two shared cores;
+raise the sizes for longer runs.
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--low-rate", type=float, default=500, help="latency: a second, sustainable rate (0: off)"
     )
+    parser.add_argument(
+        "--half-capacity", action=argparse.BooleanOptionalAction, default=True,
+        help="latency: also at half the worker's full-path rate measured in this run",
+    )  # fmt: skip
     parser.add_argument("--memory-accounts", type=int, default=100_000, help="memory: accounts")
     parser.add_argument("--sink-rows", type=int, default=50_000, help="sink: rows")
     parser.add_argument(
@@ -102,11 +108,15 @@ def main() -> int:
                     bad_fraction=args.bad_fraction,
                 ),
             )  # fmt: skip
-            if args.low_rate:
+            low_rates = [args.low_rate] if args.low_rate else []
+            capacity = [r.measured for r in results if r.metric == bench_worker.FULL_PATH]
+            if args.half_capacity and capacity:
+                low_rates.append(round(capacity[0] / 2))
+            for low_rate in low_rates:
                 attempt(
                     "latency",
-                    lambda: bench_latency.run(
-                        bootstrap=bootstrap, workdir=workdir, rate=args.low_rate,
+                    lambda low_rate=low_rate: bench_latency.run(
+                        bootstrap=bootstrap, workdir=workdir, rate=low_rate,
                         seconds=args.seconds, bad_fraction=args.bad_fraction,
                     ),
                 )  # fmt: skip

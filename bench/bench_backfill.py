@@ -8,13 +8,12 @@ the span of stream time (see ``KAM_WORKER_KPI_STREAM_INTERVAL_SECONDS``).
 from __future__ import annotations
 
 import random
-import time
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 
-from bench.common import Result
+from bench.common import Result, replay_core
 from producers.simulator import SimulationConfig, simulate_messages, simulated_accounts
-from streams.replay import apply_state, offline_processor
+from streams.replay import offline_processor
 from streams.validation import SourceRecord
 
 DAY = 86_400.0
@@ -27,16 +26,9 @@ def _replay(values: list[bytes], config: SimulationConfig, now: datetime) -> tup
     processor = offline_processor(
         simulated_accounts(config), state=state, kpi_interval=0.0, kpi_stream_interval=3600.0
     )
-    updates = 0
-    started = time.perf_counter()
-    for start in range(0, len(values), BATCH):
-        chunk = values[start : start + BATCH]
-        records = [SourceRecord(v, "t", 0, start + i) for i, v in enumerate(chunk)]
-        outcome = processor.process(records, now=now)
-        apply_state(state, outcome)
-        updates += len(outcome.kpi_updates)
-    updates += len(processor.tick(now=now).kpi_updates)
-    return len(values) / (time.perf_counter() - started), updates
+    records = [SourceRecord(v, "t", 0, offset) for offset, v in enumerate(values)]
+    run = replay_core(processor, state, records, batch=BATCH, now=now)
+    return run.rate(len(values)), run.kpi_updates
 
 
 def run(*, events: int = 60_000, accounts: int = 200) -> list[Result]:

@@ -36,6 +36,7 @@ from bench.common import (
     kafka_producer,
     load_accounts,
     new_pipeline,
+    peak_of,
     produce_all,
     produce_one,
     running,
@@ -46,14 +47,18 @@ from kam.processes import ServiceProcess
 from producers.simulator import SimulatedMessage, SimulationConfig, simulate_messages
 from producers.simulator import simulated_accounts as simulate_accounts
 from schemas import AccountTier
+from streams.metrics import LOOP_LAG_MAX_WINDOW_SECONDS
 
 SEED = 20260302
 WARMUP_EVENTS = 2_000
 TICKS_PER_SECOND = 100
 QUIET_SECONDS = 5.0
-TARGET_RATE = 5_000
 P99_TARGET_MS = 250
-"""The project's target: p99 event -> alert at most 250 ms at 5,000 events/s."""
+"""p99 event -> alert at most 250 ms (at every rate measured here; a rate one worker cannot
+sustain shows the backlog instead)."""
+STALL_TARGET_MS = 100
+"""No event-loop stall over 100 ms during the load (``kam_worker_event_loop_lag_max_seconds``)."""
+LOOP_LAG_MAX = "kam_worker_event_loop_lag_max_seconds"
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,18 +213,21 @@ def run(
             )  # fmt: skip
         finally:
             enriched.close()
-        publication = publish_paced(pipeline, load.records, rate)
-        expected = len(load.warmup) + len(load.records)
-        latencies = alert_latencies(
-            pipeline, worker, publication.sent_at, expected=expected,
-            timeout=120 + len(load.records) / 250,
-        )  # fmt: skip
+        time.sleep(2 * LOOP_LAG_MAX_WINDOW_SECONDS)  # the warm-up's stalls leave the gauge
+        with peak_of(worker, LOOP_LAG_MAX) as stall:
+            publication = publish_paced(pipeline, load.records, rate)
+            expected = len(load.warmup) + len(load.records)
+            latencies = alert_latencies(
+                pipeline, worker, publication.sent_at, expected=expected,
+                timeout=120 + len(load.records) / 250,
+            )  # fmt: skip
     measured = len(publication.sent_at)
     if not latencies:
         raise BenchError(f"no alert for any of {measured} bad events")
     print(
         f"latency: {len(load.records)} events at {publication.rate:,.0f}/s, {measured} bad, "
-        f"{len(latencies)} alerted; mean {statistics.fmean(latencies):,.0f} ms",
+        f"{len(latencies)} alerted; mean {statistics.fmean(latencies):,.0f} ms; longest "
+        f"event-loop stall {stall.value * 1000:,.0f} ms ({stall.samples} samples)",
         flush=True,
     )
     quantiles = {"p50": 0.50, "p95": 0.95, "p99": 0.99, "max": 1.0}
@@ -236,11 +244,15 @@ def run(
         *[
             Result(
                 metric=f"event -> alert {name} {at} (ms)", measured=percentile(latencies, q),
-                unit="ms", target=P99_TARGET_MS if name == "p99" and rate >= TARGET_RATE else None,
+                unit="ms", target=P99_TARGET_MS if name == "p99" else None,
                 direction="at_most", compare="value",
             )
             for name, q in quantiles.items()
         ],
+        Result(
+            metric=f"longest event-loop stall {at} (ms)", measured=stall.value * 1000, unit="ms",
+            target=STALL_TARGET_MS, direction="at_most", compare="value",
+        ),
     ]  # fmt: skip
 
 

@@ -7,11 +7,15 @@ time. Loads and waits are bounded in count and time; processes started here are 
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -23,11 +27,18 @@ from kam.kafka_admin import ensure_topics, pipeline_topics
 from kam.localkafka import free_port
 from kam.processes import ServiceProcess
 from kam.settings import KafkaSettings, TopicSettings
+from streams.pipeline import TouchpointProcessor
+from streams.replay import apply_state
+from streams.validation import SourceRecord
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parent.parent
 PARTITIONS = 4
 Direction = Literal["at_least", "at_most"]
+FAUST_BASELINE = [sys.executable, "-m", "bench.faust_baseline"]
+"""The do-nothing Faust agent (:mod:`bench.faust_baseline`) as a program."""
+FAUST_BASELINE_COUNTER = "kam_bench_faust_events_total"
+"""Events the do-nothing agent took."""
 
 
 class BenchError(KamError):
@@ -201,6 +212,16 @@ def assigned_consumer(kafka: KafkaSettings, topic: str, partitions: int = PARTIT
     return consumer
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far, all its threads (``/proc/<pid>/stat``).
+
+    Unlike a rate, CPU time per event hardly moves with the machine's load: it compares
+    processes measured at different moments of a shared machine.
+    """
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     """Resident set size of a process in MiB (``VmRSS`` in ``/proc/<pid>/status``)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -220,9 +241,26 @@ class Pipeline:
 
     def worker(self, *, name: str = "worker") -> ServiceProcess:
         """A ``kam worker`` process with its own metrics port (not started yet)."""
+        return self._process(name, command=["worker"])
+
+    def faust_baseline(self, *, name: str = "faust-baseline") -> ServiceProcess:
+        """The do-nothing Faust agent (:mod:`bench.faust_baseline`) on this pipeline's
+        touchpoints, as its own consumer group (not started yet)."""
+        app_id = f"{self.env['KAM_WORKER_APP_ID']}-{name}"
+        return self._process(name, program=FAUST_BASELINE, env={"KAM_WORKER_APP_ID": app_id})
+
+    def _process(
+        self,
+        name: str,
+        *,
+        command: list[str] | None = None,
+        program: list[str] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> ServiceProcess:
         return ServiceProcess(
-            command=["worker"],
-            env={**self.env, "KAM_WORKER_DATA_DIR": str(self.workdir / name)},
+            command=command or [],
+            program=program,
+            env={**self.env, "KAM_WORKER_DATA_DIR": str(self.workdir / name), **(env or {})},
             log_path=self.workdir / "logs" / f"{name}.log",
             name=name,
             metrics_port=free_port(),
@@ -290,3 +328,72 @@ def load_accounts(
         alive=[worker],
         interval=0.25,
     )
+
+
+@dataclass(slots=True)
+class Peak:
+    """The largest value a metric showed while :func:`peak_of` sampled it."""
+
+    value: float = 0.0
+    samples: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+
+@contextmanager
+def peak_of(process: ServiceProcess, metric: str, *, every: float = 0.5) -> Iterator[Peak]:
+    """Sample ``metric`` of ``process`` every ``every`` seconds in a thread during the block."""
+    peak = Peak()
+
+    def sample() -> None:
+        while not peak._stop.wait(every):
+            peak.value = max(peak.value, process.metric(metric))
+            peak.samples += 1
+
+    thread = threading.Thread(target=sample, name=f"peak-{metric}", daemon=True)
+    thread.start()
+    try:
+        yield peak
+    finally:
+        peak._stop.set()
+        thread.join()
+        peak.value = max(peak.value, process.metric(metric))
+
+
+@dataclass(frozen=True, slots=True)
+class CoreRun:
+    """One pass of records through the pure core."""
+
+    seconds: float
+    kpi_updates: int
+    batches: int
+
+    def rate(self, events: int) -> float:
+        return events / self.seconds
+
+
+def replay_core(
+    processor: TouchpointProcessor,
+    state: dict[str, bytes],
+    records: Sequence[SourceRecord],
+    *,
+    batch: int,
+    now: datetime | None = None,
+) -> CoreRun:
+    """Feed ``records`` through the pure core ``batch`` at a time, writing each outcome's state
+    as the worker writes its table, then one tick; timed from the first batch to the tick.
+
+    ``now`` fixes the clock (a backfill); ``None`` reads it per batch, as the worker does.
+    """
+    updates = batches = 0
+    started = time.perf_counter()
+    for first in range(0, len(records), batch):
+        outcome = processor.process(records[first : first + batch], now=now or utcnow())
+        apply_state(state, outcome)
+        updates += len(outcome.kpi_updates)
+        batches += 1
+    updates += len(processor.tick(now=now or utcnow()).kpi_updates)
+    return CoreRun(seconds=time.perf_counter() - started, kpi_updates=updates, batches=batches)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -23,7 +23,8 @@ class ServiceProcess:
     """``kam <command>`` in a child process with its own log file.
 
     Use as a context manager: leaving the block stops the process (SIGTERM, then SIGKILL),
-    so no service outlives the demo or the test that started it.
+    so no service outlives the demo or the test that started it. ``program`` runs another
+    program instead of ``kam`` (a benchmark's baseline), with the same handling.
     """
 
     def __init__(
@@ -34,8 +35,10 @@ class ServiceProcess:
         log_path: Path,
         name: str,
         metrics_port: int | None = None,
+        program: list[str] | None = None,
     ) -> None:
         self.command = command
+        self.program = program
         self.metrics_port = metrics_port
         metrics_env = {"KAM_METRICS_PORT": str(metrics_port)} if metrics_port else {}
         self.env = {**os.environ, **env, **metrics_env}
@@ -47,7 +50,7 @@ class ServiceProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
-                [*kam_command(), *self.command],
+                [*(self.program or kam_command()), *self.command],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

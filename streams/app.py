@@ -89,7 +89,8 @@ def group_instance_id(worker: WorkerSettings) -> str:
     return f"{socket.gethostname()}-{directory}"
 
 
-def _faust_app(*, kafka: KafkaSettings, topics: TopicSettings, worker: WorkerSettings) -> faust.App:
+def faust_app(*, kafka: KafkaSettings, topics: TopicSettings, worker: WorkerSettings) -> faust.App:
+    """The worker's Faust app and settings, with no agent yet (also the benchmarks' baseline)."""
     return faust.App(
         worker.app_id,
         broker=[f"kafka://{server}" for server in kafka.bootstrap_servers.split(",")],
@@ -109,7 +110,7 @@ def _faust_app(*, kafka: KafkaSettings, topics: TopicSettings, worker: WorkerSet
     )
 
 
-def _raw_topic(app: faust.App, name: str, partitions: int) -> faust.TopicT:
+def raw_topic(app: faust.App, name: str, partitions: int) -> faust.TopicT:
     return app.topic(
         name,
         key_type=bytes,
@@ -129,9 +130,9 @@ def create_app(
     alert_rules: AlertRulesConfig,
 ) -> faust.App:
     """Build the worker's Faust app with its topics, tables, agents and timer."""
-    app = _faust_app(kafka=kafka, topics=topics, worker=worker)
-    touchpoints = _raw_topic(app, topics.touchpoints, topics.partitions)
-    accounts_topic = _raw_topic(app, topics.accounts, topics.partitions)
+    app = faust_app(kafka=kafka, topics=topics, worker=worker)
+    touchpoints = raw_topic(app, topics.touchpoints, topics.partitions)
+    accounts_topic = raw_topic(app, topics.accounts, topics.partitions)
     output = OutputProducer(kafka=kafka)
     accounts = app.Table("accounts", partitions=topics.partitions, **RAW_VALUES)
     state = batch_table(app, "state", partitions=topics.partitions, **RAW_VALUES)
