@@ -129,6 +129,9 @@ class WorkerSettings(BaseSettings):
     more than this far behind the clock, so windows slide and empty while a partition is quiet
     and events older than the longest window behind it count as too late. 0: event time only
     (deterministic replays of historical data; windows then never slide by themselves)."""
+    commit_interval_seconds: float = Field(default=2.8, gt=0)
+    """How often consumed offsets are committed: what a crash makes the next owner read again
+    (its state already counts those events; their outputs are sent again, dropped by origin)."""
     session_timeout_seconds: float = Field(default=10.0, ge=6)
     """How soon the partitions of a crashed worker move to another (Kafka session timeout)."""
     tick_seconds: float = Field(default=5.0, gt=0)

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ValidationError
 from kam.settings import KafkaSettings, TopicSettings, WorkerSettings
 from schemas import Account, DeadLetter, FailureType, KpiUpdate
 from schemas.origins import Origin, source_of, source_origin
-from streams import metrics
+from streams import metrics, transport
 from streams.alerting import AlertRulesConfig
 from streams.enrichment import AccountDirectory, add_version
 from streams.kpis import KpiConfig
@@ -89,7 +89,7 @@ def group_instance_id(worker: WorkerSettings) -> str:
 
 
 def _faust_app(*, kafka: KafkaSettings, topics: TopicSettings, worker: WorkerSettings) -> faust.App:
-    return faust.App(
+    return transport.App(
         worker.app_id,
         broker=[f"kafka://{server}" for server in kafka.bootstrap_servers.split(",")],
         broker_credentials=broker_credentials(kafka),
@@ -101,6 +101,7 @@ def _faust_app(*, kafka: KafkaSettings, topics: TopicSettings, worker: WorkerSet
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
         broker_session_timeout=worker.session_timeout_seconds,
+        broker_commit_interval=worker.commit_interval_seconds,
         consumer_group_instance_id=group_instance_id(worker),
         web_enabled=worker.web_port > 0,
         web_port=worker.web_port or 6066,
