@@ -25,9 +25,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
+from confluent_kafka.admin import NewTopic
 from faust.types import TP, EventT
 from pydantic import BaseModel, ValidationError
 
+from kam.kafka_admin import COMPACTED
 from kam.settings import KafkaSettings, TopicSettings, WorkerSettings
 from schemas import Account, DeadLetter, FailureType, KpiUpdate
 from schemas.origins import Origin, source_of, source_origin
@@ -107,6 +109,23 @@ def _faust_app(*, kafka: KafkaSettings, topics: TopicSettings, worker: WorkerSet
         web_port=worker.web_port or 6066,
         web_host="127.0.0.1",
     )
+
+
+def internal_topics(app: faust.App, partitions: int) -> list[NewTopic]:
+    """Faust's own topics of ``app`` (its tables' changelogs, the leader topic).
+
+    Created before the worker starts: a static member that rejoins keeps the assignment
+    computed when the group formed, so a changelog missing from the metadata then (Faust
+    creating it a moment before subscribing) would never be assigned, and a restarted worker
+    would not recover that table's state.
+    """
+    changelogs = [
+        NewTopic(table.changelog_topic.get_topic_name(), num_partitions=partitions,
+                 replication_factor=1, config=COMPACTED)
+        for table in app.tables.values()
+    ]  # fmt: skip
+    leader = NewTopic(f"{app.conf.id}-__assignor-__leader", num_partitions=1, replication_factor=1)
+    return [*changelogs, leader]
 
 
 def _raw_topic(app: faust.App, name: str, partitions: int) -> faust.TopicT:
