@@ -19,7 +19,9 @@ from sinks.backend import ClickHouseBackend, quoted_identifier, sql_string
 from sinks.exceptions import MigrationError
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
-_DDL = re.compile(r"^\s*(CREATE|ALTER|DROP|RENAME|TRUNCATE|EXCHANGE)\b", re.IGNORECASE)
+_DDL = re.compile(r"^\s*(CREATE|ALTER|DROP|TRUNCATE|RENAME|EXCHANGE)\b", re.IGNORECASE)
+_AT_THE_END = frozenset({"RENAME", "EXCHANGE"})
+"""``RENAME TABLE a TO b, ... ON CLUSTER c`` and ``EXCHANGE TABLES a AND b ON CLUSTER c``."""
 _OBJECT = re.compile(r"\{database\}(?:\.[A-Za-z_][A-Za-z0-9_]*)?")
 """The object a DDL statement is about: ``{database}`` or ``{database}.name``; ``ON CLUSTER``
 goes right after the first one (``CREATE TABLE db.t ON CLUSTER c (...)``, ``ALTER TABLE db.t
@@ -147,8 +149,11 @@ def _replicated_window(match: re.Match[str]) -> str:
 def _on_cluster(statement: str, cluster: str | None) -> str:
     if not cluster:
         raise MigrationError("a cluster deployment needs CLICKHOUSE_CLUSTER")
-    if not _DDL.match(statement):
+    ddl = _DDL.match(statement)
+    if ddl is None:
         return statement  # INSERT, SELECT: data, replicated by the tables themselves
+    if ddl.group(1).upper() in _AT_THE_END:
+        return f"{statement.rstrip()} ON CLUSTER {sql_string(cluster)}"
     found = _OBJECT.search(statement)
     if found is None:
         raise MigrationError(

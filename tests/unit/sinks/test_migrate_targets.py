@@ -49,6 +49,11 @@ VIEW_TO = (
 ALTER = "ALTER TABLE {database}.t\n    ADD COLUMN IF NOT EXISTS y UInt8 COMMENT 'y'"
 DROP = "DROP VIEW IF EXISTS {database}.v"
 INSERT = "INSERT INTO {database}.t (x) SELECT 1 WHERE (SELECT count() FROM {database}.t) = 0"
+OTHER_DDL = (
+    "RENAME TABLE {database}.a TO {database}.b",
+    "EXCHANGE TABLES {database}.a AND {database}.b",
+    "TRUNCATE TABLE IF EXISTS {database}.t SYNC",
+)
 
 
 def every_statement() -> list[str]:
@@ -98,6 +103,11 @@ def test_cluster_keeps_other_engines_and_puts_on_cluster_after_the_object() -> N
     )
     assert render(DROP, "kam", CLUSTER) == f"DROP VIEW IF EXISTS `kam`.v {on}"
     assert render(BOOKKEEPING[0], "kam", CLUSTER) == f"CREATE DATABASE IF NOT EXISTS `kam` {on}"
+    assert [render(statement, "kam", CLUSTER) for statement in OTHER_DDL] == [
+        f"RENAME TABLE `kam`.a TO `kam`.b {on}",
+        f"EXCHANGE TABLES `kam`.a AND `kam`.b {on}",
+        f"TRUNCATE TABLE IF EXISTS `kam`.t {on} SYNC",
+    ]
 
 
 def test_data_statements_are_not_run_on_cluster() -> None:
@@ -177,6 +187,10 @@ def test_every_packaged_statement_parses_for_every_deployment(
             )
             if target is CLUSTER and "MergeTree" in statement:
                 assert "ENGINE = Replicated" in formatted, statement[:60]
+        synthetic = (TABLE, REPLACING, NULL_TABLE, VIEW_TO, ALTER, DROP, INSERT, *OTHER_DDL)
+        for statement in synthetic:  # the examples above, read by the same parser
+            backend.raw(f"SELECT formatQuery({sql_string(render(statement, 'kam', target))})",
+                        fmt="TSVRaw")  # fmt: skip
     finally:
         backend.close()
 
