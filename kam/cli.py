@@ -348,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
         name: str,
         handler: Command | None,
         help_text: str,
-        group: argparse._SubParsersAction | None = None,
+        group: argparse._SubParsersAction[argparse.ArgumentParser] | None = None,
         *,
         needs: tuple[Check, ...] = (),
         service: bool = False,

@@ -26,7 +26,7 @@ from typing import Any
 
 import faust
 from confluent_kafka.admin import NewTopic
-from faust.types import TP, EventT
+from faust.types import TP, EventT, TableT
 from pydantic import BaseModel, ValidationError
 
 from kam.kafka_admin import COMPACTED
@@ -180,7 +180,7 @@ def create_app(
     @app.agent(touchpoints)
     async def process_touchpoints(stream: faust.StreamT[bytes]) -> None:
         """Validate, enrich, roll KPIs and alert, a batch at a time."""
-        async for events in stream.take_events(
+        async for events in stream.take_events(  # type: ignore[attr-defined]  # on Stream, not StreamT
             worker.batch_size, within=worker.batch_max_wait_seconds
         ):
             started = time.perf_counter()
@@ -192,7 +192,7 @@ def create_app(
         async with exclusive:
             await _emit(processor.process(_source_records(events), now=_utcnow()))
 
-    @app.timer(worker.tick_seconds)
+    @app.timer(worker.tick_seconds)  # type: ignore[untyped-decorator]  # faust's timer() returns a bare Callable
     async def tick() -> None:
         """Repeats, quiet-period resolves and throttled KPI updates when no event comes."""
         await _to_the_end(_tick())
@@ -211,11 +211,13 @@ def create_app(
         await _send(output, topics, [_alert_record(topics, alert) for alert in outbox])
         log.info("sent the %d alerts of the outboxes again", len(outbox))
 
-    @app.on_partitions_revoked.connect
+    # mode types every handler as (sender, *args, signal=..., **kwargs); these signals send one
+    # positional argument (the set of partitions), which the handlers name and type
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # mode wants (sender, *args, signal=)
     async def drop_revoked(sender: faust.App, revoked: set[TP], **_: Any) -> None:
         processor.forget(tp.partition for tp in revoked if tp.topic == topics.touchpoints)
 
-    @app.on_partitions_assigned.connect
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode wants (sender, *args, signal=)
     async def count_assigned(sender: faust.App, assigned: set[TP], **_: Any) -> None:
         metrics.ASSIGNED_PARTITIONS.set(sum(tp.topic == topics.touchpoints for tp in assigned))
 
@@ -386,7 +388,7 @@ def _source_records(events: Sequence[EventT[Any]]) -> list[SourceRecord]:
     ]
 
 
-def _apply_account(accounts: faust.Table, event: EventT[Any]) -> DeadLetter | None:
+def _apply_account(accounts: TableT[str, bytes], event: EventT[Any]) -> DeadLetter | None:
     """Apply one record of the accounts topic; a record that is no account is returned as a
     dead letter."""
     if event.value is None:  # tombstone: the account was removed

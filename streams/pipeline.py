@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import orjson
 
@@ -54,7 +54,7 @@ from streams.validation import SourceRecord, ValidationPolicy, processing_error,
 log = logging.getLogger(__name__)
 EXPERIENCE_SCORE = "experience_score"
 WORST_OF_POOR = "worst_of_poor"
-OVERALL = "overall"
+OVERALL: Final = "overall"
 Fresh = Mapping[int, list[tuple[int, EnrichedTouchpoint]]]
 """Per source partition: (offset, event) of the events not seen before the last crash."""
 StateWrites = dict[int, dict[str, bytes | None]]
@@ -613,8 +613,8 @@ class TouchpointProcessor:
                 as_of = self.stream_now(partition, now)
                 if state.hwm is None or as_of is None:
                     continue
-                windows = self._windows(state, contact_point, as_of)
-                computed[key] = _Computed(as_of, windows, counted)
+                own = self._windows(state, contact_point, as_of)
+                computed[key] = _Computed(as_of, own, counted)
             per_contact_point[contact_point] = computed[key].windows
         parts = [computed[_Touched(partition, account_id, cp)] for cp in per_contact_point]
         as_of = max(part.as_of for part in parts)

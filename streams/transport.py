@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import faust
+from faust.transport.consumer import RecordMap
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TP, ConsumerT, TransportT
 
@@ -48,7 +49,9 @@ class RebalanceSafeConsumer(driver.Consumer):
             await self._thread.seek_to_beginning(*uncommitted)
         return committed
 
-    async def _wait_next_records(self, timeout: float) -> tuple[Any, set[TP] | None]:
+    async def _wait_next_records(
+        self, timeout: float
+    ) -> tuple[RecordMap | None, set[TP] | None]:
         records, active = await super()._wait_next_records(timeout)
         if not records or active is None:
             return records, active
@@ -59,23 +62,25 @@ class RebalanceSafeConsumer(driver.Consumer):
                 if self.app.consumer_generation_id != generation:
                     return {}, active  # fetched before another rebalance: its seek rewinds
                 await asyncio.sleep(REBALANCE_POLL_SECONDS)
-            self._skip_delivered(records, inputs)
+            return self._skip_delivered(records, inputs), active
         return records, active
 
-    def _skip_delivered(self, records: dict[TP, list[Any]], inputs: list[TP]) -> None:
+    def _skip_delivered(self, records: RecordMap, inputs: list[TP]) -> RecordMap:
         """Drop what this generation already handed on: records held through the seek that
         ended the rebalance are fetched again from the committed offsets."""
         generation = self.app.consumer_generation_id
         if generation != self._delivered_generation:  # the queues were cleared meanwhile
             self._delivered, self._delivered_generation = {}, generation
+        kept = dict(records)
         for tp in inputs:
-            last = self._delivered.get(tp, -1)
-            fresh = [record for record in records[tp] if record.offset > last]
+            last, batch = self._delivered.get(tp, -1), records[tp]
+            fresh = batch if batch[0].offset > last else [r for r in batch if r.offset > last]
             if fresh:
                 self._delivered[tp] = fresh[-1].offset
-                records[tp] = fresh
+                kept[tp] = fresh
             else:
-                del records[tp]
+                del kept[tp]
+        return kept
 
 
 class Transport(driver.Transport):
@@ -88,5 +93,4 @@ class App(faust.App):
     """A Faust app whose consumer is a :class:`RebalanceSafeConsumer`."""
 
     def _new_transport(self) -> TransportT:
-        transport: Any = Transport(self.conf.broker_consumer, self)
-        return transport
+        return Transport(self.conf.broker_consumer, self)
