@@ -74,7 +74,8 @@ class RebalanceSafeConsumer(driver.Consumer):
         kept = dict(records)
         for tp in inputs:
             last, batch = self._delivered.get(tp, -1), records[tp]
-            fresh = batch if batch[0].offset > last else [r for r in batch if r.offset > last]
+            seen = bool(batch) and batch[0].offset <= last
+            fresh = [r for r in batch if r.offset > last] if seen else batch
             if fresh:
                 self._delivered[tp] = fresh[-1].offset
                 kept[tp] = fresh
