@@ -1,11 +1,15 @@
 """``kam backfill`` of a shuffled year into a running worker, as docs/operations.md describes it.
 
-The installed console script publishes the file; a real worker (throttled by stream time)
-consumes it from the real broker. The latest KPI update of every key must equal the pure
-core's ground truth (:mod:`streams.replay`, one pass over the same records partitioned as the
-broker does) as of that update's ``as_of``, which is the partition's latest event time; the
-KPI snapshot rows the sink writes per key stay within the throttle's bound; and a second run
-of the command publishes nothing.
+The installed console script publishes the file; a real worker, set up as the procedure says
+(throttled by stream time, windows following the clock as by default), consumes it from the
+real broker. The latest KPI update of every key must equal the pure core's ground truth
+(:mod:`streams.replay`, one pass over the same records partitioned as the broker does) as of
+that update's ``as_of`` and still hold at the partition's last stream time; the KPI snapshot
+rows the sink writes per key stay within the throttle's bound; and a second run of the command
+publishes nothing.
+
+The ground truth's clock is the test's: it judges "too late" as the worker does unless a UTC
+midnight falls between the two passes (the 30-day window moves by whole days).
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ STREAM_INTERVAL = DAY
 one update per key per day of it."""
 KPI_INTERVAL = 2.0
 """``KAM_WORKER_KPI_INTERVAL_SECONDS``: KPI flushes at least this far apart (wall clock)."""
+IDLE_ADVANCE = 300.0
+"""``KAM_WORKER_IDLE_ADVANCE_SECONDS`` as by default (the fixture's workers use 0)."""
 Key = tuple[str, str]
 Windows = dict[str, dict[str, float | None]]
 
@@ -80,7 +86,9 @@ def ground_truth(config: SimulationConfig, records: list[Record]) -> tuple[Touch
     """The pure core after one pass over the records, in file order within each partition,
     and the keys it has KPIs for."""
     state: dict[str, bytes] = {}
-    processor = offline_processor(simulated_accounts(config), state=state, kpi_interval=0.0)
+    processor = offline_processor(
+        simulated_accounts(config), state=state, kpi_interval=0.0, idle_advance=IDLE_ADVANCE
+    )
     offsets: Counter[int] = Counter()
     batch = []
     for record in records:
@@ -161,7 +169,7 @@ def test_a_shuffled_year_backfilled_gives_the_true_current_kpis_with_bounded_row
         "KAM_WORKER_DATA_DIR": str(tmp_path / "worker"),
         "KAM_WORKER_KPI_STREAM_INTERVAL_SECONDS": str(STREAM_INTERVAL),
         "KAM_WORKER_KPI_INTERVAL_SECONDS": str(KPI_INTERVAL),
-        "KAM_WORKER_TICK_SECONDS": "0.5",
+        "KAM_WORKER_IDLE_ADVANCE_SECONDS": str(IDLE_ADVANCE),
     })  # fmt: skip
     accounts = simulated_accounts(config)
     produce(pipeline.kafka, pipeline.topics.accounts,
@@ -201,33 +209,32 @@ def test_a_shuffled_year_backfilled_gives_the_true_current_kpis_with_bounded_row
     assert said == true
     updates = kpi_updates(pipeline)
     assert latest(updates).keys() == keys
-    # Current: the latest values are the truth as of each partition's latest event time (the
-    # fixture's workers follow event time), except what moves with time alone (the days since
-    # the last executive meeting and the scores weighing them, docs/analysts.md).
-    end = {p: max(r.occurred_at for r in records if r.partition == p) for p in range(PARTITIONS)}
+    # Current: the latest values still hold at the partition's last stream time (its last
+    # flush), except what moves with time alone (the days since the last executive meeting
+    # and the scores weighing them, docs/analysts.md).
+    end = {p: max(u.as_of for u in updates if java_partition(u.account_id, PARTITIONS) == p)
+           for p in range(PARTITIONS)}  # fmt: skip
     for (account_id, contact_point), update in latest(updates).items():
         partition = java_partition(account_id, PARTITIONS)
-        assert update.as_of <= end[partition]
         now_true = truth.windows_as_of(partition, account_id, contact_point, end[partition])
         assert moving_with_time_only(contact_point, update.windows) == moving_with_time_only(
             contact_point, now_true
         ), (account_id, contact_point)
 
-    # Rows per key: one per window x KPI of each update. Updates are bounded by the stream time
-    # the partition moved through after its first KPI flush (one per STREAM_INTERVAL of it, and
-    # the first), plus the flushes while it stood still (at most one per KPI_INTERVAL of the
-    # run, and the last): not by the events (a shuffled year moves the stream time to its end
-    # in the first batch).
-    first = {p: min(u.as_of for u in updates if java_partition(u.account_id, PARTITIONS) == p)
-             for p in range(PARTITIONS)}  # fmt: skip
+    # Rows per key: one per window x KPI of each update. Updates per key are bounded twice: by
+    # the flushes (at most one per KPI_INTERVAL of wall time, and the first), and by the event
+    # time the partition's events moved through (one per STREAM_INTERVAL, and the first) plus
+    # the flushes while they stood still; never by the events themselves.
+    span = {p: (max(r.occurred_at for r in records if r.partition == p)
+                - min(r.occurred_at for r in records if r.partition == p)).total_seconds()
+            for p in range(PARTITIONS)}  # fmt: skip
+    flushes = seconds // KPI_INTERVAL + 1
     for key, rows in snapshot_rows(pipeline, updates).items():
         per_update = sum(len(values) for values in latest(updates)[key].windows.values())
-        partition = java_partition(key[0], PARTITIONS)
-        moved = (end[partition] - first[partition]).total_seconds()
-        bound = moved // STREAM_INTERVAL + 1 + seconds // KPI_INTERVAL + 1
+        by_stream = span[java_partition(key[0], PARTITIONS)] // STREAM_INTERVAL + 1 + flushes
         assert rows % per_update == 0
-        assert rows // per_update <= bound, (key, rows // per_update, bound)
-    assert len(updates) < EVENTS / 2, f"{len(updates)} KPI updates for {EVENTS} events"
+        assert rows // per_update <= min(flushes, by_stream), (key, rows // per_update, flushes)
+    assert len(updates) < EVENTS / 4, f"{len(updates)} KPI updates for {EVENTS} events"
 
     # Run twice: the checkpoint says the file is done; nothing is published again.
     again = kam(pipeline, "backfill", str(history), "--checkpoint-dir", str(checkpoints))
@@ -235,5 +242,4 @@ def test_a_shuffled_year_backfilled_gives_the_true_current_kpis_with_bounded_row
     assert again.stdout.startswith(f"backfill: {history} (sha256 ")
     assert "nothing published" in again.stdout
     assert pipeline.size(pipeline.topics.touchpoints) == EVENTS
-    print(f"\n{len(updates)} KPI updates for {EVENTS} events in {seconds:.1f}s; stream time "
-          f"moved after the first flush: {[str(end[p] - first[p]) for p in end]}", flush=True)
+    print(f"\n{len(updates)} KPI updates for {EVENTS} events in {seconds:.1f}s", flush=True)
