@@ -30,7 +30,7 @@ from bench import (
 from bench.common import BenchError, Result, format_table
 from kam.localkafka import local_kafka
 
-BENCHMARKS = ("sink", "backfill", "worker", "latency", "memory", "recovery")
+BENCHMARKS = ("sink", "backfill", "worker", "backfill-worker", "latency", "memory", "recovery")
 
 
 def machine() -> str:
@@ -60,6 +60,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--backfill-events", type=int, default=60_000, help="backfill: events over a year"
     )
+    parser.add_argument(
+        "--backfill-worker-events", type=int, default=12_000,
+        help="backfill-worker: events over a year, through a real worker per order",
+    )  # fmt: skip
     parser.add_argument(
         "--recovery-repetitions", type=int, default=3, help="recovery: kills and restarts"
     )
@@ -95,6 +99,12 @@ def main() -> int:
                     accounts=args.accounts,
                 ),
             )  # fmt: skip
+            attempt(
+                "backfill-worker",
+                lambda: bench_backfill.run_worker(
+                    bootstrap=bootstrap, workdir=workdir, events=args.backfill_worker_events
+                ),
+            )
             attempt(
                 "latency",
                 lambda: bench_latency.run(

@@ -174,9 +174,10 @@ class WorkerSettings(BaseSettings):
     kpi_interval_seconds: float = Field(default=10.0, gt=0)
     """KPI updates per account x contact point are sent at most this often."""
     kpi_stream_interval_seconds: float = Field(default=10.0, ge=0)
-    """While a partition's stream time moves, its keys get a KPI update at most once per this
-    many seconds of stream time (a backfill: set e.g. 3600); a partition whose stream time
-    stops is flushed at once. 0: no such limit."""
+    """While a partition's events move its stream time (their latest event time; the clock's
+    idle advance does not count), its keys get a KPI update at most once per this many seconds
+    of it (a backfill: set e.g. 3600); a partition whose events stop moving it is flushed at
+    once. 0: no such limit."""
     idle_advance_seconds: float = Field(default=300.0, ge=0)
     """KPI windows end at each partition's stream time: the latest event time seen, but never
     more than this far behind the clock, so windows slide and empty while a partition is quiet

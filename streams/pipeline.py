@@ -548,15 +548,19 @@ class TouchpointProcessor:
         return updates, snapshots
 
     def _held_partitions(self, partitions: set[int], now: datetime) -> set[int]:
-        """Partitions whose KPI updates wait: their stream time moved less than
-        ``kpi_stream_interval`` since their last flush and is still moving (a backfill or
-        replay); a partition whose stream time stopped is always flushed."""
+        """Partitions whose KPI updates wait: their events moved the stream time less than
+        ``kpi_stream_interval`` since their last flush and are still moving it (a backfill or
+        replay); a partition whose events stopped moving it is always flushed.
+
+        Judged on the latest event time, not on the stream time the clock moves on
+        (``idle_advance``): the clock alone moves it every second, so a throttle on it would
+        hold a finished backfill's last updates for a whole interval of wall time.
+        """
         held: set[int] = set()
         for partition in partitions:
-            as_of = self.stream_now(partition, now)
-            if as_of is None:
+            moment = self._stream_time(partition)
+            if moment is None:
                 continue
-            moment = int(as_of.timestamp())
             moving = self._pass_stream.get(partition) != moment
             self._pass_stream[partition] = moment
             last = self._flushed_stream.get(partition)
