@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 import random
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 
-from bench.bench_worker import observe_worker
+from bench.bench_worker import publish_and_observe
 from bench.common import (
     BenchError,
     Pipeline,
@@ -29,10 +28,8 @@ from bench.common import (
     TopicSize,
     check_alive,
     format_table,
-    kafka_producer,
     load_accounts,
     new_pipeline,
-    produce_all,
     running,
 )
 from kam.localkafka import local_kafka
@@ -144,15 +141,7 @@ def _worker_pass(
     timeout = 120 + len(records) / 200
     with running(pipeline.worker()) as worker:
         load_accounts(pipeline, worker, accounts)
-        producer = kafka_producer(pipeline.kafka, **{"linger.ms": 20})
-        publish = threading.Thread(
-            target=produce_all, args=(producer, pipeline.topics.touchpoints, records)
-        )
-        publish.start()
-        try:
-            observed = observe_worker(pipeline, worker, len(records), timeout)
-        finally:
-            publish.join()
+        observed = publish_and_observe(pipeline, worker, records, timeout)
         updates = _settled_size(pipeline, worker, timeout=60)
     return observed.enriched_rate, updates
 

@@ -93,6 +93,21 @@ def observe_worker(
     )
 
 
+def publish_and_observe(
+    pipeline: Pipeline, worker: ServiceProcess, records: list[tuple[bytes, bytes]], timeout: float
+) -> WorkerRun:
+    """Publish ``records`` to the touchpoints topic while :func:`observe_worker` watches."""
+    producer = kafka_producer(pipeline.kafka, **{"linger.ms": 20})
+    publish = threading.Thread(
+        target=produce_all, args=(producer, pipeline.topics.touchpoints, records)
+    )
+    publish.start()
+    try:
+        return observe_worker(pipeline, worker, len(records), timeout)
+    finally:
+        publish.join()
+
+
 def raw_consume_rate(pipeline: Pipeline, events: int, timeout: float) -> float:
     """Messages per second of a confluent-kafka consumer reading the touchpoints topic."""
     consumer = assigned_consumer(pipeline.kafka, pipeline.topics.touchpoints)
@@ -129,15 +144,7 @@ def run(
     timeout = 120 + events / 200
     with running(pipeline.worker()) as worker:
         load_accounts(pipeline, worker, account_records)
-        producer = kafka_producer(pipeline.kafka, **{"linger.ms": 20})
-        publish = threading.Thread(
-            target=produce_all, args=(producer, pipeline.topics.touchpoints, touchpoints)
-        )
-        publish.start()
-        try:
-            worker_run = observe_worker(pipeline, worker, events, timeout)
-        finally:
-            publish.join()
+        worker_run = publish_and_observe(pipeline, worker, touchpoints, timeout)
     raw = raw_consume_rate(pipeline, events, timeout)
     print(
         f"worker: {events} events in {worker_run.seconds:.1f}s; "
