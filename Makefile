@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # The virtualenv is rebuilt when pyproject.toml changes.
 INSTALLED := $(VENV)/.installed-$(shell cat pyproject.toml 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: install system-deps kafka-jars demo test unit lint bench soak clean
+.PHONY: install system-deps kafka-jars demo test unit lint typecheck bench soak clean
 
 $(INSTALLED): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required: $(PYTHON) not found." >&2; exit 1; }
@@ -29,10 +29,14 @@ demo: install
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 
+# mypy, strict on the project's packages and bench/ (configured in pyproject.toml [tool.mypy]).
+typecheck: $(INSTALLED)
+	$(BIN)/mypy
+
 unit: $(INSTALLED)
 	$(BIN)/pytest tests/unit
 
-test: install lint
+test: install lint typecheck
 	$(BIN)/pytest
 
 bench: install

@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from bench import (
@@ -32,7 +33,7 @@ from bench import (
 from bench.common import BenchError, Result, format_table
 from kam.localkafka import local_kafka
 
-BENCHMARKS = ("sink", "backfill", "worker", "latency", "memory", "recovery")
+BENCHMARKS = ("sink", "backfill", "worker", "backfill-worker", "latency", "memory", "recovery")
 
 
 def machine() -> str:
@@ -66,6 +67,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--backfill-events", type=int, default=60_000, help="backfill: events over a year"
     )
+    parser.add_argument(
+        "--backfill-worker-events", type=int, default=12_000,
+        help="backfill-worker: events over a year, through a real worker per order",
+    )  # fmt: skip
     parser.add_argument(
         "--recovery-repetitions", type=int, default=3, help="recovery: kills and restarts"
     )
@@ -102,6 +107,12 @@ def main() -> int:
                 ),
             )  # fmt: skip
             attempt(
+                "backfill-worker",
+                lambda: bench_backfill.run_worker(
+                    bootstrap=bootstrap, workdir=workdir, events=args.backfill_worker_events
+                ),
+            )
+            attempt(
                 "latency",
                 lambda: bench_latency.run(
                     bootstrap=bootstrap, workdir=workdir, rate=args.rate, seconds=args.seconds,
@@ -115,8 +126,8 @@ def main() -> int:
             for low_rate in low_rates:
                 attempt(
                     "latency",
-                    lambda low_rate=low_rate: bench_latency.run(
-                        bootstrap=bootstrap, workdir=workdir, rate=low_rate,
+                    partial(
+                        bench_latency.run, bootstrap=bootstrap, workdir=workdir, rate=low_rate,
                         seconds=args.seconds, bad_fraction=args.bad_fraction,
                     ),
                 )  # fmt: skip

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import orjson
 from confluent_kafka import KafkaError, Message
@@ -89,7 +90,9 @@ def build_load(*, rate: float, seconds: float, bad_fraction: float) -> Load:
     bad_count = total // every
     # strategic accounts (10% of all) with four contact points: four free pairs per bad event
     start = datetime.now(UTC) - timedelta(seconds=60)
-    common = {"accounts": max(5_000, bad_count * 10), "start": start, "mean_gap_seconds": 1 / rate}
+    common: dict[str, Any] = {
+        "accounts": max(5_000, bad_count * 10), "start": start, "mean_gap_seconds": 1 / rate
+    }
     good = SimulationConfig(seed=SEED, bad_probability=0.0, **common)
     accounts = simulate_accounts(good)
     strategic = {a.account_id for a in accounts if a.tier is AccountTier.STRATEGIC}
@@ -126,7 +129,7 @@ def publish_paced(
 
     def delivered(error: KafkaError | None, message: Message) -> None:
         if error is None:
-            event_id = orjson.loads(message.value())["event_id"]
+            event_id = orjson.loads(message.value() or b"")["event_id"]
             sent_at[event_id] = message.timestamp()[1]
 
     chunk = max(1, round(rate / TICKS_PER_SECOND))
@@ -167,7 +170,7 @@ def alert_latencies(
                 if message.error() is not None:
                     raise BenchError(f"alerts consumer error: {message.error()}")
                 appended = message.timestamp()[1]
-                for event_id in orjson.loads(message.value())["event_ids"]:
+                for event_id in orjson.loads(message.value() or b"")["event_ids"]:
                     if event_id in sent_at and event_id not in latencies:
                         latencies[event_id] = appended - sent_at[event_id]
             check_alive(worker)

@@ -26,7 +26,7 @@ TOPIC = "kam.touchpoints.enriched"
 KAFKA_TIME = datetime(2026, 3, 2, tzinfo=UTC)
 
 
-EVENTS = [
+EVENTS: list[tuple[str, str, dict[str, object]]] = [
     ("delivery_completed", "wms", {"shipment_id": "s1", "promised_at": "2026-03-01T18:00:00Z",
      "delivered_at": "2026-03-02T09:30:00Z", "ordered_qty": 10, "delivered_qty": 8}),
     ("ticket_opened", "helpdesk", {"ticket_id": "t1", "priority": "urgent"}),

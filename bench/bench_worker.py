@@ -63,6 +63,7 @@ from streams.validation import SourceRecord
 
 SEED = 20260301
 POLL_SECONDS = 0.05
+CONSUMED = "kam_worker_events_consumed_total"
 FULL_PATH = "worker full path to enriched topic (events/s)"
 """The row whose rate is the one-worker capacity (the latency benchmark runs at half of it)."""
 FULL_PATH_TARGET = 0.7
@@ -136,6 +137,24 @@ def observe(
     )
 
 
+def publish_and_observe(
+    pipeline: Pipeline, worker: ServiceProcess, records: list[tuple[bytes, bytes]], timeout: float
+) -> Observed:
+    """Publish ``records`` to the touchpoints topic while :func:`observe` watches the worker's
+    consumed counter and its enriched topic."""
+    producer = kafka_producer(pipeline.kafka, **{"linger.ms": 20})
+    publish = threading.Thread(
+        target=produce_all, args=(producer, pipeline.topics.touchpoints, records)
+    )
+    publish.start()
+    enriched = TopicSize(kafka=pipeline.kafka, topic=pipeline.topics.enriched)
+    try:
+        return observe(worker, CONSUMED, len(records), timeout, output=enriched)
+    finally:
+        enriched.close()
+        publish.join()
+
+
 def consume_rate(
     pipeline: Pipeline, events: int, timeout: float, *, validate: bool = False
 ) -> tuple[float, list[Message]]:
@@ -158,7 +177,7 @@ def consume_rate(
             if validate:
                 for message in batch:  # an invalid record costs its rejection, as in the worker
                     with contextlib.suppress(ValidationError):
-                        TOUCHPOINT_ADAPTER.validate_json(message.value())
+                        TOUCHPOINT_ADAPTER.validate_json(message.value() or b"")
             messages += batch
         finished = time.perf_counter()
     finally:
@@ -169,7 +188,10 @@ def consume_rate(
 
 def core_rate(config: SimulationConfig, messages: list[Message], worker: WorkerSettings) -> float:
     """Events per second of the pure core with the worker's settings on the consumed records."""
-    records = [SourceRecord(m.value(), m.topic(), m.partition(), m.offset()) for m in messages]
+    records = [
+        SourceRecord(m.value(), m.topic() or "", m.partition() or 0, m.offset() or 0)
+        for m in messages
+    ]
     state: dict[str, bytes] = {}
     processor = offline_processor(
         simulated_accounts(config), state=state, kpi_interval=worker.kpi_interval_seconds,
@@ -198,19 +220,7 @@ def run(
     timeout = 120 + events / 200
     with running(pipeline.worker()) as worker:
         load_accounts(pipeline, worker, account_records)
-        producer = kafka_producer(pipeline.kafka, **{"linger.ms": 20})
-        publish = threading.Thread(
-            target=produce_all, args=(producer, pipeline.topics.touchpoints, touchpoints)
-        )
-        publish.start()
-        enriched = TopicSize(kafka=pipeline.kafka, topic=pipeline.topics.enriched)
-        try:
-            full = observe(
-                worker, "kam_worker_events_consumed_total", events, timeout, output=enriched
-            )
-        finally:
-            enriched.close()
-            publish.join()
+        full = publish_and_observe(pipeline, worker, touchpoints, timeout)
         batch_seconds = worker.metric("kam_worker_batch_seconds_sum")
         batches = int(worker.metric("kam_worker_batch_seconds_count"))
         kpi_updates = int(worker.metric("kam_worker_kpi_updates_total"))

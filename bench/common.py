@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 from confluent_kafka.admin import NewTopic
@@ -279,7 +279,7 @@ def new_pipeline(
     For example ``{"alerts": {"message.timestamp.type": "LogAppendTime"}}``.
     """
     suffix = uuid.uuid4().hex[:8]
-    names = {
+    names: dict[str, Any] = {
         name: f"bench-{label}-{suffix}.{name}"
         for name, info in TopicSettings.model_fields.items()
         if info.annotation is str
@@ -289,7 +289,7 @@ def new_pipeline(
     extra = {names[role]: dict(config) for role, config in (topic_config or {}).items()}
     wanted = [
         NewTopic(t.topic, num_partitions=t.num_partitions, replication_factor=1,
-                 config={**t.config, **extra.get(t.topic, {})})
+                 config={**(t.config or {}), **extra.get(t.topic, {})})
         for t in pipeline_topics(topics)
     ]  # fmt: skip
     ensure_topics(kafka, wanted)

@@ -32,7 +32,7 @@ def create_app(*, kafka: KafkaSettings, topics: TopicSettings, worker: WorkerSet
 
     @app.agent(touchpoints)
     async def count_touchpoints(stream: faust.StreamT[bytes]) -> None:
-        async for events in stream.take_events(
+        async for events in stream.take_events(  # type: ignore[attr-defined]  # on Stream
             worker.batch_size, within=worker.batch_max_wait_seconds
         ):
             COUNTED.inc(len(events))

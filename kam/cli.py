@@ -221,6 +221,21 @@ def _publish(args: argparse.Namespace) -> int:
     return publish_command(args.file, kafka=kafka, topics=topics)
 
 
+def _backfill(args: argparse.Namespace) -> int:
+    from producers.backfill import BackfillOptions, backfill_command
+    from streams.kpis import load_kpi_config
+
+    kafka, topics = _ready_topics()
+    windows = load_kpi_config(KpiSettings().config_path).windows
+    options = BackfillOptions(
+        checkpoints=args.checkpoint_dir,
+        chunk_lines=args.chunk_lines,
+        again=args.again,
+        longest_window=max(windows.values()),
+    )
+    return backfill_command(args.file, kafka=kafka, topics=topics, options=options)
+
+
 def _accounts_load(args: argparse.Namespace) -> int:
     from producers.accounts import load_accounts_command
 
@@ -316,6 +331,16 @@ def _demo(args: argparse.Namespace) -> int:
     )
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def _add_simulation_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="same seed, same events")
     parser.add_argument("--accounts", type=int, default=50, help="number of accounts")
@@ -348,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
         name: str,
         handler: Command | None,
         help_text: str,
-        group: argparse._SubParsersAction | None = None,
+        group: argparse._SubParsersAction[argparse.ArgumentParser] | None = None,
         *,
         needs: tuple[Check, ...] = (),
         service: bool = False,
@@ -412,6 +437,25 @@ def build_parser() -> argparse.ArgumentParser:
         needs=(_input_file, *kafka),
     )
     publish.add_argument("file", help="JSON lines file, - for stdin")
+    backfill = command(
+        "backfill",
+        _backfill,
+        "publish a file of historical touchpoints (any order) in acknowledged, resumable chunks",
+        needs=(_input_file, _kpi_config, *kafka),
+    )
+    backfill.add_argument("file", help="JSON lines file (as for publish), - for stdin")
+    backfill.add_argument(
+        "--chunk-lines", type=_positive, default=5_000, help="lines acknowledged per checkpoint"
+    )
+    backfill.add_argument(
+        "--checkpoint-dir",
+        type=Path,
+        default=Path(".kam/backfill"),
+        help="where progress is kept per file, topic and cluster",
+    )
+    backfill.add_argument(
+        "--again", action="store_true", help="publish a file already backfilled once more"
+    )
 
     accounts = command("accounts", None, "account master data and strategic tiering")
     account_commands = accounts.add_subparsers(dest="accounts_command", required=True)

@@ -40,14 +40,15 @@ SUMMARY_QUERIES = {
         FROM {db}.failed_events GROUP BY failure_type ORDER BY messages DESC""",
     "Alerts raised, by contact point and rule": """
         SELECT contact_point, rule, uniqExact(alert_key) AS alerts, count() AS states
-        FROM {db}.alerts GROUP BY contact_point, rule ORDER BY alerts DESC, rule LIMIT 12""",
+        FROM {db}.alerts GROUP BY contact_point, rule
+        ORDER BY alerts DESC, rule, contact_point LIMIT 12""",
     "Most affected strategic and key accounts": """
         SELECT account_name, tier, kam_owner,
                countIf(bad_experience IS NOT NULL) AS bad_experiences, count() AS events,
                groupUniqArrayIf(contact_point, bad_experience IS NOT NULL) AS where_bad
         FROM {db}.touchpoints WHERE tier IN ('strategic', 'key')
         GROUP BY account_name, tier, kam_owner
-        ORDER BY bad_experiences DESC, account_name LIMIT 8""",
+        ORDER BY bad_experiences DESC, account_name, tier, kam_owner LIMIT 8""",
 }
 
 

@@ -50,3 +50,9 @@ def local_kafka(*, port: int | None = None, directory: Path | None = None) -> It
             yield bootstrap.splitlines()[-1]
         finally:
             _script("stop", "--dir", run_dir)
+
+
+def restart_local_kafka(directory: Path) -> None:
+    """Stop the broker :func:`local_kafka` runs from ``directory``; start it again on the same
+    port with its data (what a broker restart in production looks like to the clients)."""
+    _script("restart", "--dir", str(directory))

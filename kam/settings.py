@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
@@ -75,11 +75,16 @@ class TopicSettings(BaseSettings):
     partitions: int = Field(default=4, ge=1)
 
 
+ClickHouseDeployment = Literal["single", "cluster", "cloud"]
+
+
 class ClickHouseSettings(BaseSettings):
     """Where analytics land (``CLICKHOUSE_*``).
 
     With ``CLICKHOUSE_HOST`` set, a ClickHouse server is used through clickhouse-connect;
     otherwise the embedded chdb engine stores its data under ``CLICKHOUSE_CHDB_PATH``.
+    ``CLICKHOUSE_DEPLOYMENT`` says what the server is, and so how the migrations render the
+    same SQL files (:func:`sinks.migrate.render`) and how the sink reads and writes.
     """
 
     model_config = SettingsConfigDict(env_prefix="CLICKHOUSE_", frozen=True, extra="ignore")
@@ -92,6 +97,54 @@ class ClickHouseSettings(BaseSettings):
     secure: bool = False
     ca_cert: Path | None = None
     chdb_path: Path = Path(".kam/chdb")
+    deployment: ClickHouseDeployment = "single"
+    """``single``: one server, or embedded chdb (plain MergeTree tables). ``cluster``: a
+    self-managed cluster of replicas coordinated by ClickHouse Keeper: every DDL statement runs
+    ``ON CLUSTER`` :attr:`cluster` and tables use ``Replicated*MergeTree`` engines. ``cloud``:
+    ClickHouse Cloud (no ``ON CLUSTER``: Cloud replicates DDL and makes every MergeTree a
+    SharedMergeTree itself; TLS only)."""
+    cluster: str | None = Field(default=None, validate_default=True)
+    """Cluster name from the servers' ``remote_servers`` (or a macro such as ``{cluster}``);
+    required with, and only used by, ``CLICKHOUSE_DEPLOYMENT=cluster``."""
+    replica_path: str = "/clickhouse/tables/{shard}/{database}/{table}"
+    """Keeper path of each replicated table; ClickHouse expands the macros on each server."""
+    replica_name: str = "{replica}"
+    """Replica name of each replicated table (the server's ``{replica}`` macro)."""
+
+    @field_validator("deployment")
+    @classmethod
+    def _deployment_needs_a_server(
+        cls, deployment: ClickHouseDeployment, info: ValidationInfo
+    ) -> ClickHouseDeployment:
+        if deployment != "single" and not info.data.get("host"):
+            raise ValueError(
+                f"a {deployment} deployment needs a ClickHouse server: set CLICKHOUSE_HOST (chdb"
+                " is one process on one host)"
+            )
+        if deployment == "cloud" and not info.data.get("secure"):
+            raise ValueError(
+                "ClickHouse Cloud is served over TLS only: set CLICKHOUSE_SECURE=true (port"
+                " 8443)"
+            )
+        return deployment
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster_with_cluster_deployment(
+        cls, cluster: str | None, info: ValidationInfo
+    ) -> str | None:
+        deployment = info.data.get("deployment")
+        if deployment is None:  # CLICKHOUSE_DEPLOYMENT itself is invalid: reported on its own
+            return cluster
+        if deployment == "cluster" and not cluster:
+            raise ValueError(
+                "CLICKHOUSE_DEPLOYMENT=cluster needs the name of the cluster (remote_servers)"
+            )
+        if deployment != "cluster" and cluster:
+            raise ValueError(
+                f"only used with CLICKHOUSE_DEPLOYMENT=cluster, not {deployment}: unset it"
+            )
+        return cluster
 
     @property
     def backend(self) -> Literal["server", "chdb"]:
@@ -121,14 +174,18 @@ class WorkerSettings(BaseSettings):
     kpi_interval_seconds: float = Field(default=10.0, gt=0)
     """KPI updates per account x contact point are sent at most this often."""
     kpi_stream_interval_seconds: float = Field(default=10.0, ge=0)
-    """While a partition's stream time moves, its keys get a KPI update at most once per this
-    many seconds of stream time (a backfill: set e.g. 3600); a partition whose stream time
-    stops is flushed at once. 0: no such limit."""
+    """While a partition's events move its stream time (their latest event time; the clock's
+    idle advance does not count), its keys get a KPI update at most once per this many seconds
+    of it (a backfill: set e.g. 3600); a partition whose events stop moving it is flushed at
+    once. 0: no such limit."""
     idle_advance_seconds: float = Field(default=300.0, ge=0)
     """KPI windows end at each partition's stream time: the latest event time seen, but never
     more than this far behind the clock, so windows slide and empty while a partition is quiet
     and events older than the longest window behind it count as too late. 0: event time only
     (deterministic replays of historical data; windows then never slide by themselves)."""
+    commit_interval_seconds: float = Field(default=2.8, gt=0)
+    """How often consumed offsets are committed: what a crash makes the next owner read again
+    (its state already counts those events; their outputs are sent again, dropped by origin)."""
     session_timeout_seconds: float = Field(default=10.0, ge=6)
     """How soon the partitions of a crashed worker move to another (Kafka session timeout)."""
     tick_seconds: float = Field(default=5.0, gt=0)

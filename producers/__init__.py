@@ -2,7 +2,6 @@
 
 from producers.exceptions import (
     DeliveryError,
-    FieldIssue,
     FlushTimeoutError,
     InvalidTouchpointError,
     ProducerError,
@@ -20,6 +19,7 @@ from producers.publisher import (
 from producers.simulation import SimulationReport, simulate
 from producers.simulator import SimulatedMessage, SimulationConfig, simulate_messages
 from producers.validation import to_touchpoint
+from schemas.validation import FieldIssue
 
 __all__ = [
     "DeliveryError",

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from kam.settings import KafkaSettings, TopicSettings
-from producers.exceptions import DeliveryError, FieldIssue, InvalidTouchpointError
+from producers.exceptions import DeliveryError, InvalidTouchpointError
 from producers.publisher import DeliveryResult, PublisherOptions, TouchpointPublisher
 from producers.validation import to_touchpoint
 from schemas import FailureType, Touchpoint
+from schemas.validation import FieldIssue
 
 
 @dataclass(frozen=True, slots=True)

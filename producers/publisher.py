@@ -224,7 +224,7 @@ class TouchpointPublisher:
                     topic,
                     key=key.encode(),
                     value=value,
-                    headers=headers,
+                    headers=list(headers),  # typed as confluent-kafka's (str, str | bytes | None)
                     on_delivery=lambda err, msg: self._on_delivery(pending, err, msg),
                 )
                 return pending.future

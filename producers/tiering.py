@@ -300,7 +300,7 @@ def _contribution(
     config: TieringConfig,
     present_weight: float,
 ) -> CriterionContribution:
-    if _is_missing(value):
+    if value is None or _is_missing(value):
         return CriterionContribution(
             criterion=name, value=None, normalised=None, weight=criterion.weight,
             effective_weight=0.0 if config.missing_policy == "renormalise" else criterion.weight,

@@ -25,7 +25,7 @@ TouchpointInput = TouchpointBase | Mapping[str, Any] | str | bytes
 def to_touchpoint(document: TouchpointInput) -> Touchpoint:
     """The touchpoint model for ``document``; raises :class:`InvalidTouchpointError`."""
     if isinstance(document, TouchpointBase):
-        return document  # type: ignore[return-value]
+        return document  # type: ignore[return-value]  # Touchpoint: the union of its subclasses
     if isinstance(document, bytes) and (undecodable := not_utf8(document)):
         raise InvalidTouchpointError(undecodable.failure_type, undecodable.issues)
     raw = document if isinstance(document, str | bytes) else _json_of(document)

@@ -18,6 +18,7 @@ Streams and versions:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 ORIGIN_HEADER = "kam-origin"
@@ -57,9 +58,12 @@ def decode_origin(raw: bytes | str | None) -> Origin | None:
     return Origin(stream, (int(major), int(minor)))
 
 
-def header_origin(headers: list[tuple[str, bytes | None]] | None) -> Origin | None:
-    """The origin among a message's headers (confluent-kafka's list of pairs)."""
-    for name, value in headers or ():
+def header_origin(
+    headers: Iterable[tuple[str, str | bytes | None]] | Mapping[str, str | bytes | None] | None,
+) -> Origin | None:
+    """The origin among a message's headers (confluent-kafka's list of pairs, or a mapping)."""
+    pairs = headers.items() if isinstance(headers, Mapping) else headers or ()
+    for name, value in pairs:
         if name == ORIGIN_HEADER:
             return decode_origin(value)
     return None

@@ -9,7 +9,7 @@ delivery), so every KPI can be computed from one event without joining earlier o
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Final, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -27,7 +27,7 @@ from schemas.wire import (
     WireTime,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
 
 
@@ -372,7 +372,7 @@ EVENT_TYPES: dict[str, type[TouchpointBase]] = {
 
 def contact_point_of(event_type: str) -> ContactPoint:
     """The contact point an event type belongs to."""
-    return EVENT_TYPES[event_type].model_fields["contact_point"].default  # type: ignore[no-any-return]
+    return ContactPoint(EVENT_TYPES[event_type].model_fields["contact_point"].default)
 
 
 def parse_touchpoint(raw: bytes | str) -> Touchpoint:

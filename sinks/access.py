@@ -10,7 +10,7 @@ from kam.locks import ExclusiveLock, LockBusy
 from kam.settings import ClickHouseSettings
 from sinks.backend import ClickHouseBackend
 from sinks.exceptions import StoreLocked
-from sinks.migrate import apply_migrations, set_health_window
+from sinks.migrate import DdlTarget, apply_migrations, set_health_window
 from sinks.query_endpoint import ask_endpoint, endpoint_file
 
 if TYPE_CHECKING:
@@ -70,7 +70,8 @@ def migrate(clickhouse: ClickHouseSettings, *, health_window: str = "30d") -> li
             f"{exc}; the running sink applies migrations when it starts, restart it instead"
         ) from exc
     try:
-        applied = [f"{m.version:04d}_{m.name}" for m in apply_migrations(backend)]
+        target = DdlTarget.from_settings(clickhouse)
+        applied = [f"{m.version:04d}_{m.name}" for m in apply_migrations(backend, target=target)]
         set_health_window(backend, health_window)
         return applied
     finally:

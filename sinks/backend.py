@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from kam.settings import ClickHouseDeployment
 from sinks.exceptions import ClickHouseError, ClickHouseUnavailable, RowsRejected
 
 RETRYABLE_CODES = frozenset(
@@ -24,6 +25,12 @@ RETRYABLE_CODES = frozenset(
         319,  # UNKNOWN_STATUS_OF_INSERT
         394,  # QUERY_WAS_CANCELLED
         425,  # SYSTEM_ERROR
+        # a replicated cluster (CLICKHOUSE_DEPLOYMENT=cluster or cloud): Keeper or replicas away
+        225,  # NO_ZOOKEEPER
+        285,  # TOO_FEW_LIVE_REPLICAS (insert_quorum not reachable now)
+        286,  # UNSATISFIED_QUORUM_FOR_PREVIOUS_WRITE
+        289,  # REPLICA_IS_NOT_IN_QUORUM (select_sequential_consistency on a lagging replica)
+        999,  # KEEPER_EXCEPTION
     }
 )
 """ClickHouse error codes after which the same statement may succeed later."""
@@ -94,6 +101,26 @@ def parse_json_compact(raw: bytes) -> QueryResult:
 
 QUERY_SETTINGS = {"output_format_json_quote_64bit_integers": 0}
 """Applied to :meth:`ClickHouseBackend.query` so that 64-bit integers come back as numbers."""
+
+def session_settings(deployment: ClickHouseDeployment) -> dict[str, Any]:
+    """Settings of every statement a server session sends, so that what the sink reads back
+    (``sink_batches``, ``sink_origins``) includes everything it stored before, on any replica.
+
+    On a self-managed cluster inserts wait for a majority of replicas, one at a time per table
+    (``insert_quorum_parallel=0``, which sequential consistency needs), and reads see every
+    quorum insert or fail with a retryable error. ClickHouse Cloud's SharedMergeTree inserts are
+    quorum inserts by design; its reads need only sequential consistency. One server: nothing.
+    """
+    if deployment == "cluster":
+        return {
+            "insert_quorum": "auto",
+            "insert_quorum_parallel": 0,
+            "select_sequential_consistency": 1,
+        }
+    if deployment == "cloud":
+        return {"select_sequential_consistency": 1}
+    return {}
+
 
 INSERT_SETTINGS: dict[str, Any] = {
     "async_insert": 0,

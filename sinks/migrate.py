@@ -1,7 +1,9 @@
 """Versioned, idempotent schema migrations recorded in ``schema_migrations``.
 
 Files ``sinks/migrations/NNNN_name.sql`` are applied in version order; ``{database}`` in them is
-replaced by the configured database. The same SQL runs on a ClickHouse server and on chdb.
+replaced by the configured database. The same files are the DDL of every deployment
+(``CLICKHOUSE_DEPLOYMENT``): :func:`render` turns a statement into what one server (or chdb),
+a replicated cluster or ClickHouse Cloud runs; single-server rendering is the file itself.
 """
 
 from __future__ import annotations
@@ -12,10 +14,51 @@ from dataclasses import dataclass
 from importlib import resources
 from importlib.abc import Traversable
 
-from sinks.backend import ClickHouseBackend, quoted_identifier
+from kam.settings import ClickHouseDeployment, ClickHouseSettings
+from sinks.backend import ClickHouseBackend, quoted_identifier, sql_string
 from sinks.exceptions import MigrationError
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_DDL = re.compile(r"^\s*(CREATE|ALTER|DROP|TRUNCATE|RENAME|EXCHANGE)\b", re.IGNORECASE)
+_AT_THE_END = frozenset({"RENAME", "EXCHANGE"})
+"""``RENAME TABLE a TO b, ... ON CLUSTER c`` and ``EXCHANGE TABLES a AND b ON CLUSTER c``."""
+_OBJECT = re.compile(r"\{database\}(?:\.[A-Za-z_][A-Za-z0-9_]*)?")
+"""The object a DDL statement is about: ``{database}`` or ``{database}.name``; ``ON CLUSTER``
+goes right after the first one (``CREATE TABLE db.t ON CLUSTER c (...)``, ``ALTER TABLE db.t
+ON CLUSTER c ...``, ``DROP VIEW db.v ON CLUSTER c``, ``CREATE DATABASE db ON CLUSTER c``)."""
+_MERGE_TREES = (
+    "MergeTree|ReplacingMergeTree|SummingMergeTree|AggregatingMergeTree|CollapsingMergeTree"
+    "|VersionedCollapsingMergeTree|GraphiteMergeTree|CoalescingMergeTree"
+)
+_ENGINE = re.compile(rf"\bENGINE\s*=\s*({_MERGE_TREES})\b(\s*\(([^()]*)\))?(\s*\()?")
+_NON_REPLICATED_WINDOW = re.compile(r"\bnon_replicated_deduplication_window\s*=\s*(\d+)")
+DEDUPLICATION_SECONDS = 7 * 24 * 3600
+"""How long a replicated table remembers an insert's deduplication token (ClickHouse's
+default is one hour; a non-replicated table has no time limit): as long as ``sink_batches``
+keeps the batch cuts that make a replayed batch insert the same tokens."""
+
+
+@dataclass(frozen=True, slots=True)
+class DdlTarget:
+    """What the migrations are rendered for (from ``CLICKHOUSE_*``, see
+    :class:`kam.settings.ClickHouseSettings`)."""
+
+    deployment: ClickHouseDeployment = "single"
+    cluster: str | None = None
+    replica_path: str = "/clickhouse/tables/{shard}/{database}/{table}"
+    replica_name: str = "{replica}"
+
+    @classmethod
+    def from_settings(cls, settings: ClickHouseSettings) -> DdlTarget:
+        return cls(
+            deployment=settings.deployment,
+            cluster=settings.cluster,
+            replica_path=settings.replica_path,
+            replica_name=settings.replica_name,
+        )
+
+
+SINGLE = DdlTarget()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,28 +115,94 @@ def load_migrations(directory: Traversable | None = None) -> list[Migration]:
     return [found[version] for version in sorted(found)]
 
 
-def render(statement: str, database: str) -> str:
-    """A statement with ``{database}`` replaced by the quoted database name."""
-    return statement.replace("{database}", quoted_identifier(database))
+def render(statement: str, database: str, target: DdlTarget = SINGLE) -> str:
+    """A migration statement as ``target`` runs it, ``{database}`` replaced by the quoted
+    database name. Pure: no I/O, the same input gives the same SQL.
+
+    - ``single`` (one server, chdb): nothing else changes.
+    - ``cluster``: every DDL statement gets ``ON CLUSTER '<cluster>'`` after the object it is
+      about, every ``*MergeTree`` engine becomes its ``Replicated*MergeTree`` with the Keeper
+      path and replica name first (the engine's own arguments follow), and
+      ``non_replicated_deduplication_window = N`` becomes ``replicated_deduplication_window =
+      N`` (the same number of blocks, now remembered in Keeper for every replica) with
+      ``replicated_deduplication_window_seconds`` = :data:`DEDUPLICATION_SECONDS`.
+    - ``cloud``: engines stay as written (ClickHouse Cloud makes each a SharedMergeTree), no
+      ``ON CLUSTER`` (Cloud replicates DDL itself); the deduplication window as for a cluster.
+    """
+    if target.deployment == "cluster":
+        statement = _on_cluster(statement, target.cluster)
+    statement = statement.replace("{database}", quoted_identifier(database))
+    if target.deployment == "cluster":
+        statement = _replicated_engines(statement, target)
+    if target.deployment != "single":
+        statement = _NON_REPLICATED_WINDOW.sub(_replicated_window, statement)
+    return statement
+
+
+def _replicated_window(match: re.Match[str]) -> str:
+    return (
+        f"replicated_deduplication_window = {match.group(1)},"
+        f" replicated_deduplication_window_seconds = {DEDUPLICATION_SECONDS}"
+    )
+
+
+def _on_cluster(statement: str, cluster: str | None) -> str:
+    if not cluster:
+        raise MigrationError("a cluster deployment needs CLICKHOUSE_CLUSTER")
+    ddl = _DDL.match(statement)
+    if ddl is None:
+        return statement  # INSERT, SELECT: data, replicated by the tables themselves
+    if ddl.group(1).upper() in _AT_THE_END:
+        return f"{statement.rstrip()} ON CLUSTER {sql_string(cluster)}"
+    found = _OBJECT.search(statement)
+    if found is None:
+        raise MigrationError(
+            "a DDL statement must name its object as {database} or {database}.name to run ON"
+            f" CLUSTER: {statement[:80]!r}"
+        )
+    at = found.end()
+    return f"{statement[:at]} ON CLUSTER {sql_string(cluster)}{statement[at:]}"
+
+
+def _replicated_engines(statement: str, target: DdlTarget) -> str:
+    def replicated(match: re.Match[str]) -> str:
+        if match.group(4):  # an argument list with parentheses inside: not rendered blindly
+            raise MigrationError(f"cannot render the engine arguments of {match.group(0)!r}")
+        keeper = f"{sql_string(target.replica_path)}, {sql_string(target.replica_name)}"
+        own = (match.group(3) or "").strip()
+        arguments = f"{keeper}, {own}" if own else keeper
+        return f"ENGINE = Replicated{match.group(1)}({arguments})"
+
+    return _ENGINE.sub(replicated, statement)
+
+
+BOOKKEEPING = (
+    "CREATE DATABASE IF NOT EXISTS {database}",
+    "CREATE TABLE IF NOT EXISTS {database}.schema_migrations ("
+    " version UInt32 COMMENT 'Migration number',"
+    " name String COMMENT 'Migration file name without number and extension',"
+    " checksum String COMMENT 'sha256 of the file as applied',"
+    " applied_at DateTime64(3, 'UTC') DEFAULT now64(3) COMMENT 'When it was applied'"
+    ") ENGINE = MergeTree ORDER BY version COMMENT 'Schema migrations applied here'",
+)
+"""What :func:`apply_migrations` runs before any migration, rendered like them."""
 
 
 def apply_migrations(
-    backend: ClickHouseBackend, migrations: list[Migration] | None = None
+    backend: ClickHouseBackend,
+    migrations: list[Migration] | None = None,
+    *,
+    target: DdlTarget = SINGLE,
 ) -> list[Migration]:
-    """Apply the migrations not yet recorded, in order; return those applied now.
+    """Apply the migrations not yet recorded, in order, rendered for ``target``; return those
+    applied now.
 
     A recorded migration whose file changed since is an error: migrations are append-only.
+    The checksum is the file's, so it does not depend on the deployment rendered for.
     """
     database = quoted_identifier(backend.database)
-    backend.command(f"CREATE DATABASE IF NOT EXISTS {database}")
-    backend.command(
-        f"CREATE TABLE IF NOT EXISTS {database}.schema_migrations ("
-        " version UInt32 COMMENT 'Migration number',"
-        " name String COMMENT 'Migration file name without number and extension',"
-        " checksum String COMMENT 'sha256 of the file as applied',"
-        " applied_at DateTime64(3, 'UTC') DEFAULT now64(3) COMMENT 'When it was applied'"
-        ") ENGINE = MergeTree ORDER BY version COMMENT 'Schema migrations applied here'"
-    )
+    for statement in BOOKKEEPING:
+        backend.command(render(statement, backend.database, target))
     applied = {
         int(version): checksum
         for version, checksum in backend.query(
@@ -110,7 +219,7 @@ def apply_migrations(
                 )
             continue
         for statement in migration.statements:
-            backend.command(render(statement, backend.database))
+            backend.command(render(statement, backend.database, target))
         backend.insert(
             "schema_migrations",
             ["version", "name", "checksum"],

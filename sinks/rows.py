@@ -119,7 +119,8 @@ def _time(doc: Mapping[str, Any], key: str, path: str) -> datetime:
 
 
 def _object(doc: Mapping[str, Any], key: str, path: str = "") -> Mapping[str, Any]:
-    return _get(doc, key, dict, path)  # type: ignore[no-any-return]
+    found: Mapping[str, Any] = _get(doc, key, dict, path)
+    return found
 
 
 def _json_text(value: Any) -> str:
@@ -253,11 +254,11 @@ def kpi_rows(doc: Mapping[str, Any], message: SourceMessage) -> list[Row]:
     rows = []
     for window, values in windows.items():
         if not isinstance(values, dict):
-            raise Undecodable("expected an object of KPI values", f"windows.{window}")
+            raise Undecodable("expected an object of KPI values", field_path=f"windows.{window}")
         start, end = _bounds(bounds.get(window), f"window_bounds.{window}")
         for kpi, value in values.items():
             if value is not None and (not isinstance(value, int | float) or value is True):
-                raise Undecodable("expected a number", f"windows.{window}.{kpi}")
+                raise Undecodable("expected a number", field_path=f"windows.{window}.{kpi}")
             number = None if value is None else float(value)
             rows.append(
                 (account_id, contact_point, window, kpi, number, computed_at, *_source(message),

@@ -38,7 +38,7 @@ from sinks.backend import ClickHouseBackend
 from sinks.batching import Batch, TopicPartition
 from sinks.clickhouse_writer import ClickHouseWriter
 from sinks.exceptions import ClickHouseError, ClickHouseUnavailable
-from sinks.migrate import apply_migrations, set_health_window
+from sinks.migrate import DdlTarget, apply_migrations, set_health_window
 from sinks.query_endpoint import QueryEndpoint, endpoint_file
 from sinks.rows import SourceMessage, TopicKind
 
@@ -259,7 +259,7 @@ def run_sink(
     endpoint: QueryEndpoint | None = None
     consumer: Consumer | None = None
     try:
-        apply_migrations(store)
+        apply_migrations(store, target=DdlTarget.from_settings(clickhouse))
         set_health_window(store, sink.health_window)
         if metrics_settings and metrics_settings.port:
             start_http_server(metrics_settings.port, addr=metrics_settings.host)

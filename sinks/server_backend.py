@@ -26,6 +26,7 @@ from sinks.backend import (
     error_code,
     parse_json_compact,
     quoted_identifier,
+    session_settings,
 )
 from sinks.exceptions import ClickHouseError, ClickHouseUnavailable
 
@@ -57,7 +58,7 @@ class ServerBackend:
                 password=settings.password.get_secret_value(),
                 secure=settings.secure,
                 ca_cert=str(settings.ca_cert) if settings.ca_cert else None,
-                settings={"async_insert": 0},
+                settings={"async_insert": 0, **session_settings(settings.deployment)},
             )
             self._client.command(
                 f"CREATE DATABASE IF NOT EXISTS {quoted_identifier(self._database)}"

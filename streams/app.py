@@ -25,13 +25,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
-from faust.types import TP, EventT
+from confluent_kafka.admin import NewTopic
+from faust.types import TP, EventT, TableT
 from pydantic import BaseModel, ValidationError
 
+from kam.kafka_admin import COMPACTED
 from kam.settings import KafkaSettings, TopicSettings, WorkerSettings
 from schemas import Account, DeadLetter, FailureType, KpiUpdate
 from schemas.origins import Origin, source_of, source_origin
-from streams import metrics
+from streams import metrics, transport
 from streams.alerting import AlertRulesConfig
 from streams.enrichment import AccountDirectory, add_version
 from streams.kpis import KpiConfig
@@ -91,7 +93,7 @@ def group_instance_id(worker: WorkerSettings) -> str:
 
 def faust_app(*, kafka: KafkaSettings, topics: TopicSettings, worker: WorkerSettings) -> faust.App:
     """The worker's Faust app and settings, with no agent yet (also the benchmarks' baseline)."""
-    return faust.App(
+    return transport.App(
         worker.app_id,
         broker=[f"kafka://{server}" for server in kafka.bootstrap_servers.split(",")],
         broker_credentials=broker_credentials(kafka),
@@ -103,11 +105,29 @@ def faust_app(*, kafka: KafkaSettings, topics: TopicSettings, worker: WorkerSett
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
         broker_session_timeout=worker.session_timeout_seconds,
+        broker_commit_interval=worker.commit_interval_seconds,
         consumer_group_instance_id=group_instance_id(worker),
         web_enabled=worker.web_port > 0,
         web_port=worker.web_port or 6066,
         web_host="127.0.0.1",
     )
+
+
+def internal_topics(app: faust.App, partitions: int) -> list[NewTopic]:
+    """Faust's own topics of ``app`` (its tables' changelogs, the leader topic).
+
+    Created before the worker starts: a static member that rejoins keeps the assignment
+    computed when the group formed, so a changelog missing from the metadata then (Faust
+    creating it a moment before subscribing) would never be assigned, and a restarted worker
+    would not recover that table's state.
+    """
+    changelogs = [
+        NewTopic(table.changelog_topic.get_topic_name(), num_partitions=partitions,
+                 replication_factor=1, config=COMPACTED)
+        for table in app.tables.values()
+    ]  # fmt: skip
+    leader = NewTopic(f"{app.conf.id}-__assignor-__leader", num_partitions=1, replication_factor=1)
+    return [*changelogs, leader]
 
 
 def raw_topic(app: faust.App, name: str, partitions: int) -> faust.TopicT:
@@ -162,7 +182,7 @@ def create_app(
     @app.agent(touchpoints)
     async def process_touchpoints(stream: faust.StreamT[bytes]) -> None:
         """Validate, enrich, roll KPIs and alert, a batch at a time."""
-        async for events in stream.take_events(
+        async for events in stream.take_events(  # type: ignore[attr-defined]  # on Stream, not StreamT
             worker.batch_size, within=worker.batch_max_wait_seconds
         ):
             started = time.perf_counter()
@@ -174,7 +194,7 @@ def create_app(
         async with exclusive:
             await _emit(processor.process(_source_records(events), now=_utcnow()))
 
-    @app.timer(worker.tick_seconds)
+    @app.timer(worker.tick_seconds)  # type: ignore[untyped-decorator]  # faust's timer() returns a bare Callable
     async def tick() -> None:
         """Repeats, quiet-period resolves and throttled KPI updates when no event comes."""
         await _to_the_end(_tick())
@@ -183,7 +203,7 @@ def create_app(
         async with exclusive:
             await _emit(processor.tick(now=_utcnow()))
 
-    @app.task
+    @app.task  # type: ignore[untyped-decorator]  # faust's task() returns a bare Callable
     async def probe_event_loop() -> None:
         """How late the loop wakes up: the stall every event waits out (see loop_lag)."""
         await probe_loop_lag(worker.loop_probe_seconds, metrics.observe_loop_lag)
@@ -198,11 +218,13 @@ def create_app(
         await _send(output, topics, [_alert_record(topics, alert) for alert in outbox])
         log.info("sent the %d alerts of the outboxes again", len(outbox))
 
-    @app.on_partitions_revoked.connect
+    # mode types every handler as (sender, *args, signal=..., **kwargs); these signals send one
+    # positional argument (the set of partitions), which the handlers name and type
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # mode wants (sender, *args, signal=)
     async def drop_revoked(sender: faust.App, revoked: set[TP], **_: Any) -> None:
         processor.forget(tp.partition for tp in revoked if tp.topic == topics.touchpoints)
 
-    @app.on_partitions_assigned.connect
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode wants (sender, *args, signal=)
     async def count_assigned(sender: faust.App, assigned: set[TP], **_: Any) -> None:
         metrics.ASSIGNED_PARTITIONS.set(sum(tp.topic == topics.touchpoints for tp in assigned))
 
@@ -373,7 +395,7 @@ def _source_records(events: Sequence[EventT[Any]]) -> list[SourceRecord]:
     ]
 
 
-def _apply_account(accounts: faust.Table, event: EventT[Any]) -> DeadLetter | None:
+def _apply_account(accounts: TableT[str, bytes], event: EventT[Any]) -> DeadLetter | None:
     """Apply one record of the accounts topic; a record that is no account is returned as a
     dead letter."""
     if event.value is None:  # tombstone: the account was removed

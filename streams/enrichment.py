@@ -81,10 +81,10 @@ class AccountDirectory:
             times = _effective_times(versions)
             cached = (raw, [(t, account_context(v)) for t, v in zip(times, versions, strict=True)])
             self._cache[account_id] = cached
-        versions = cached[1]
+        timeline = cached[1]
         if at is not None:
-            for effective, context in reversed(versions):
+            for effective, context in reversed(timeline):
                 if effective <= at:
                     return context
-            return versions[0][1]
-        return versions[-1][1]
+            return timeline[0][1]
+        return timeline[-1][1]

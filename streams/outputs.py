@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -46,7 +47,7 @@ class Refused:
 class _Delivery:
     refused: list[Refused] = field(default_factory=list)
 
-    def callback(self, record: OutputRecord) -> object:
+    def callback(self, record: OutputRecord) -> Callable[[KafkaError | None, Message], None]:
         def on_delivery(error: KafkaError | None, _message: Message) -> None:
             if error is not None:
                 self.refused.append(Refused(record, f"{error.name()}: {error.str()}"))

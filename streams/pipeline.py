@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import orjson
 
@@ -54,7 +54,7 @@ from streams.validation import SourceRecord, ValidationPolicy, processing_error,
 log = logging.getLogger(__name__)
 EXPERIENCE_SCORE = "experience_score"
 WORST_OF_POOR = "worst_of_poor"
-OVERALL = "overall"
+OVERALL: Final = "overall"
 Fresh = Mapping[int, list[tuple[int, EnrichedTouchpoint]]]
 """Per source partition: (offset, event) of the events not seen before the last crash."""
 StateWrites = dict[int, dict[str, bytes | None]]
@@ -548,15 +548,19 @@ class TouchpointProcessor:
         return updates, snapshots
 
     def _held_partitions(self, partitions: set[int], now: datetime) -> set[int]:
-        """Partitions whose KPI updates wait: their stream time moved less than
-        ``kpi_stream_interval`` since their last flush and is still moving (a backfill or
-        replay); a partition whose stream time stopped is always flushed."""
+        """Partitions whose KPI updates wait: their events moved the stream time less than
+        ``kpi_stream_interval`` since their last flush and are still moving it (a backfill or
+        replay); a partition whose events stopped moving it is always flushed.
+
+        Judged on the latest event time, not on the stream time the clock moves on
+        (``idle_advance``): the clock alone moves it every second, so a throttle on it would
+        hold a finished backfill's last updates for a whole interval of wall time.
+        """
         held: set[int] = set()
         for partition in partitions:
-            as_of = self.stream_now(partition, now)
-            if as_of is None:
+            moment = self._stream_time(partition)
+            if moment is None:
                 continue
-            moment = int(as_of.timestamp())
             moving = self._pass_stream.get(partition) != moment
             self._pass_stream[partition] = moment
             last = self._flushed_stream.get(partition)
@@ -613,8 +617,8 @@ class TouchpointProcessor:
                 as_of = self.stream_now(partition, now)
                 if state.hwm is None or as_of is None:
                     continue
-                windows = self._windows(state, contact_point, as_of)
-                computed[key] = _Computed(as_of, windows, counted)
+                own = self._windows(state, contact_point, as_of)
+                computed[key] = _Computed(as_of, own, counted)
             per_contact_point[contact_point] = computed[key].windows
         parts = [computed[_Touched(partition, account_id, cp)] for cp in per_contact_point]
         as_of = max(part.as_of for part in parts)

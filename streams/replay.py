@@ -22,9 +22,13 @@ def offline_processor(
     rules_path: Path | str = "config/alert_rules.toml",
     **options: Any,
 ) -> TouchpointProcessor:
-    """A processor over ``accounts`` (one version each) and ``state``, with the default
-    validation and KPI settings; ``options`` as for :class:`TouchpointProcessor`."""
-    history = {account.account_id: add_version(None, account) for account in accounts}
+    """A processor over ``accounts`` and ``state``, with the default validation and KPI
+    settings; ``options`` as for :class:`TouchpointProcessor`. An account listed more than once
+    has every version in its history (each takes effect at its ``updated_at``), as when its
+    records were all read from the accounts topic before the events."""
+    history: dict[str, bytes] = {}
+    for account in accounts:
+        history[account.account_id] = add_version(history.get(account.account_id), account)
     return TouchpointProcessor(
         accounts=AccountDirectory(records=history),
         state=state,

@@ -60,10 +60,11 @@ def kpi_mark_key(partition: int) -> str:
     return f"{partition}/kpimark"
 
 
-def parse_key(key: str) -> tuple[int, Kind, str]:
-    """``(partition, kind, rest)`` of a state key."""
+def parse_key(key: str) -> tuple[int, str, str]:
+    """``(partition, kind, rest)`` of a state key; ``kind`` is a :data:`Kind` for every key
+    this code writes (a key read back from the table is not checked)."""
     partition, kind, *rest = key.split("/", 2)
-    return int(partition), kind, rest[0] if rest else ""  # type: ignore[return-value]
+    return int(partition), kind, rest[0] if rest else ""
 
 
 def compact_json(value: Any) -> bytes:

@@ -18,13 +18,13 @@ import faust
 _write_partition: ContextVar[int | None] = ContextVar("kam_write_partition", default=None)
 
 
-class BatchTable(faust.Table):  # type: ignore[type-arg]
+class BatchTable(faust.Table[str, bytes]):
     """A table whose writes go to the changelog partition set by :func:`writing_partition`."""
 
     def partition_for_key(self, key: Any) -> int | None:
         partition = _write_partition.get()
         if partition is None:
-            return super().partition_for_key(key)  # type: ignore[no-any-return]
+            return super().partition_for_key(key)
         return partition
 
 

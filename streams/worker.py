@@ -19,7 +19,7 @@ from kam.settings import (
     WorkerSettings,
 )
 from streams.alerting import AlertRulesConfig, load_alert_rules
-from streams.app import create_app
+from streams.app import create_app, internal_topics
 from streams.kpis import KpiConfig, SlaTarget, load_kpi_config
 
 LOCK_FILE = "worker.lock"
@@ -64,9 +64,6 @@ def run_worker(
 ) -> None:
     """Block running the worker until SIGTERM/SIGINT; returns after a clean shutdown."""
     data_dir = lock_data_dir(worker)  # creates the directory; the kernel frees it on any exit
-    ensure_topics(kafka, pipeline_topics(topics))
-    if metrics.port:
-        start_http_server(metrics.port, addr=metrics.host)
     rules = load_alert_rules(alerting.rules_path)
     app = create_app(
         kafka=kafka,
@@ -75,6 +72,9 @@ def run_worker(
         kpis=with_support_sla(load_kpi_config(kpis.config_path), rules),
         alert_rules=rules,
     )
+    ensure_topics(kafka, pipeline_topics(topics) + internal_topics(app, topics.partitions))
+    if metrics.port:
+        start_http_server(metrics.port, addr=metrics.host)
     try:
         Worker(app, loglevel=worker.log_level, quiet=True).execute_from_commandline()
     finally:

@@ -4,6 +4,7 @@
 #   kafka.sh fetch                         download the broker jars (cached)
 #   kafka.sh start [--port P] [--dir D]    format D, start on 127.0.0.1:P, wait until ready
 #   kafka.sh stop  [--dir D]               stop the broker started in D (SIGTERM, then SIGKILL)
+#   kafka.sh restart [--dir D]             stop it and start it again: same port, data kept
 #   kafka.sh status [--dir D]
 #
 # When KAFKA_BOOTSTRAP_SERVERS is set, `start` does nothing: that cluster is used. `stop` always
@@ -94,6 +95,12 @@ start() {
   cluster_id=$("${JAVA[@]}" kafka.tools.StorageTool random-uuid)
   "${JAVA[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server.properties" \
     >"$dir/logs/format.log" 2>&1 || die "formatting failed, see $dir/logs/format.log"
+  launch
+}
+
+# Run the formatted broker of $dir (its config, data and port) and wait until it serves.
+launch() {
+  java_args
   "${JAVA[@]}" kafka.Kafka "$dir/server.properties" >"$dir/logs/stdout.log" 2>&1 </dev/null &
   echo $! >"$dir/broker.pid"
   local deadline=$((SECONDS + ${KAM_KAFKA_START_TIMEOUT:-60}))
@@ -120,10 +127,19 @@ stop() {
   echo "kafka.sh: broker stopped" >&2
 }
 
+# Stop the broker of $dir and start it again on the same port, keeping its data.
+restart() {
+  [ -f "$dir/server.properties" ] || die "no broker was started from $dir"
+  port=$(sed -n 's/^advertised.listeners=PLAINTEXT:\/\/127.0.0.1:\([0-9]*\)$/\1/p' "$dir/server.properties")
+  stop
+  launch
+}
+
 case "$cmd" in
   fetch) fetch ;;
   start) start ;;
   stop) stop ;;
+  restart) restart ;;
   status) if is_running; then echo "running (pid $(cat "$dir/broker.pid"))"; else echo "stopped"; exit 1; fi ;;
   *) die "usage: kafka.sh fetch|start|stop|status [--port P] [--dir D]" ;;
 esac

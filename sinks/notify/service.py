@@ -183,7 +183,8 @@ class _Notifier:
                     raise NotifyError(f"alerts consumer failed: {error.str()}")
                 log.warning("alerts consumer: %s", error.str())
                 continue
-            ref = MessageRef(message.topic(), message.partition(), message.offset())
+            # a message without an error always has its topic, partition and offset
+            ref = MessageRef(message.topic() or "", message.partition() or 0, message.offset() or 0)
             try:
                 alert = Alert.model_validate_json(message.value() or b"")
             except ValidationError:

@@ -111,8 +111,7 @@ def group_progress(
         lines.append(f"  cannot describe the group: {exc}")
     consumer = Consumer({**kafka.confluent_config(), "group.id": group})
     try:
-        wanted = [TopicPartition(topic, p) for topic in topics for p in range(partitions)]
-        for tp in consumer.committed(wanted, timeout=10):
+        for tp in _committed(consumer, topics, partitions):
             low, high = consumer.get_watermark_offsets(tp, timeout=10)
             done = tp.offset if tp.offset >= 0 else low
             lines.append(
@@ -124,6 +123,25 @@ def group_progress(
     finally:
         consumer.close()
     return "\n".join(lines)
+
+
+def committed_offsets(
+    kafka: KafkaSettings, group: str, topic: str, partitions: int
+) -> dict[int, int | None]:
+    """The offset ``group`` committed per partition of ``topic`` (``None``: never committed)."""
+    consumer = Consumer({**kafka.confluent_config(), "group.id": group})
+    try:
+        return {
+            tp.partition: tp.offset if tp.offset >= 0 else None
+            for tp in _committed(consumer, [topic], partitions)
+        }
+    finally:
+        consumer.close()
+
+
+def _committed(consumer: Consumer, topics: Sequence[str], partitions: int) -> list[TopicPartition]:
+    wanted = [TopicPartition(topic, p) for topic in topics for p in range(partitions)]
+    return list(consumer.committed(wanted, timeout=10))
 
 
 def wait_for(

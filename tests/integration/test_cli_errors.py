@@ -30,6 +30,7 @@ COMMANDS: dict[str, list[str]] = {
     "demo": ["demo", "--duration", "1"],
     "simulate": ["simulate", "--events", "1"],
     "publish": ["publish", "{tmp}/events.jsonl"],
+    "backfill": ["backfill", "{tmp}/events.jsonl", "--checkpoint-dir", "{tmp}/checkpoints"],
     "accounts load": ["accounts", "load", "{tmp}/accounts.csv"],
     "accounts explain": ["accounts", "explain", "acme"],
     "alerts snooze": [
@@ -46,6 +47,7 @@ CLICKHOUSE_COMMANDS = ["sink", "demo", "sql", "db migrate"]
 CONFIG_FILES: list[tuple[str, str, str]] = [
     ("worker", "KAM_ALERTS_RULES_PATH", "alert rules file"),
     ("worker", "KAM_KPI_CONFIG_PATH", "KPI configuration file"),
+    ("backfill", "KAM_KPI_CONFIG_PATH", "KPI configuration file"),
     ("demo", "KAM_ALERTS_RULES_PATH", "alert rules file"),
     ("notify", "KAM_NOTIFY_CONFIG_PATH", "routing file"),
     ("accounts load", "KAM_TIERING_CONFIG_PATH", "tiering configuration file"),
@@ -122,10 +124,17 @@ def _cases() -> Iterator[pytest.ParameterSet]:
         yield pytest.param(Case(name, {variable: path}, line), id=f"{name}-{variable}-malformed")
     for name, argv in [
         ("publish", ("publish", "{tmp}/nowhere.jsonl")),
+        ("backfill", ("backfill", "{tmp}/nowhere.jsonl")),
         ("accounts load", ("accounts", "load", "{tmp}/nowhere.csv")),
     ]:
         line = f"kam {name}: cannot read {argv[-1]}: No such file or directory: check the path"
         yield pytest.param(Case(name, {}, line, argv), id=f"{name}-wrong-path")
+    line = (
+        "kam backfill: argument --chunk-lines: must be at least 1, not 0: see "
+        "`kam backfill --help`"
+    )
+    argv = ("backfill", "{tmp}/events.jsonl", "--chunk-lines", "0")
+    yield pytest.param(Case("backfill", {}, line, argv), id="backfill-chunk-lines")
     line = (
         "kam schemas: cannot write the schema files to {tmp}/events.jsonl/schemas: "
         "Not a directory: check the path"
@@ -143,8 +152,8 @@ def _cases() -> Iterator[pytest.ParameterSet]:
     yield pytest.param(Case("topics", {"KAFKA_SECURITY_PROTOCOL": "TLS"}, line), id="bad-env")
     line = (
         "kam: argument COMMAND: invalid choice: 'frobnicate' (choose from 'worker', 'sink', "
-        "'notify', 'topics', 'schemas', 'demo', 'simulate', 'publish', 'accounts', 'alerts', "
-        "'sql', 'db'): see `kam --help`"
+        "'notify', 'topics', 'schemas', 'demo', 'simulate', 'publish', 'backfill', 'accounts', "
+        "'alerts', 'sql', 'db'): see `kam --help`"
     )
     yield pytest.param(Case("frobnicate", {}, line, ("frobnicate",)), id="unknown-command")
 

@@ -1,8 +1,10 @@
-"""SIGKILL the worker and the sink at random moments, restart each like a supervisor:
-ClickHouse ends with exactly one row per source record, and KPIs equal to a crash-free pass.
+"""SIGKILL the worker and the sink at random moments, restart each like a supervisor, and
+restart the broker once: ClickHouse ends with exactly one row per source record, and KPIs
+equal to a crash-free pass.
 
-``make test`` runs a bounded plan (1,200 simulated events, about 5% invalid, 3 kills);
-``make soak`` a longer one (``KAM_SOAK_EVENTS``, ``KAM_SOAK_KILLS``, ``KAM_SOAK_SEED``).
+``make test`` runs a bounded plan (1,200 simulated events, about 5% invalid, 3 kills and the
+broker restart); ``make soak`` a longer one (``KAM_SOAK_EVENTS``, ``KAM_SOAK_KILLS``,
+``KAM_SOAK_SEED``). The module runs its own broker so that restarting it disturbs no other test.
 """
 
 from __future__ import annotations
@@ -11,18 +13,22 @@ import contextlib
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import islice
+from pathlib import Path
 
 import orjson
 import pytest
 
+from kam.localkafka import local_kafka, restart_local_kafka
 from kam.processes import ServiceProcess
 from kam.settings import ClickHouseSettings
 from producers.simulator import SimulatedMessage, SimulationConfig, simulate_messages
+from schemas import Alert, AlertStatus
 from sinks import run_sql
 from sinks.exceptions import StoreLocked
+from sinks.notify.local import RecordingServer
 from tests.integration.conftest import Pipeline
 from tests.integration.helpers import wait_for
 from tests.integration.test_worker_recovery import (
@@ -41,14 +47,9 @@ KILLS = int(os.environ.get("KAM_SOAK_KILLS", "3"))
 SEED = int(os.environ.get("KAM_SOAK_SEED", "11"))
 """``make soak`` raises these; ``make test`` runs the bounded defaults."""
 GAP_SECONDS = 12.0
+"""Mean simulated gap between events; the run starts far enough back to end in the past."""
 SCALE = max(1.0, EVENTS / 1200)
 """Waits grow with the run: a soak stores more, after more restarts."""
-"""Mean simulated gap between events; the run starts far enough back to end in the past."""
-
-
-def kill_plan(rng: random.Random) -> list[str]:
-    """Which service dies at each kill: the worker first, then either, from the seed."""
-    return ["worker", *(rng.choice(["worker", "sink"]) for _ in range(KILLS - 1))]
 FAST = {
     "KAM_WORKER_KPI_INTERVAL_SECONDS": "0.5",
     "KAM_WORKER_TICK_SECONDS": "0.5",
@@ -56,6 +57,30 @@ FAST = {
     "KAM_SINK_BATCH_MAX_ROWS": str(max(30, EVENTS // 40)),  # many batch boundaries
     "KAM_SINK_BATCH_MAX_SECONDS": "0.3",
 }
+
+
+def kill_plan(rng: random.Random, *, broker: bool) -> list[str]:
+    """What dies at each step: the worker first, then the worker, the sink or the notifier;
+    the broker restarts once, at a step the seed picks, when the module runs its own."""
+    plan = ["worker", *(rng.choice(["worker", "sink", "notifier"]) for _ in range(KILLS - 1))]
+    if broker:
+        plan.insert(rng.randint(1, len(plan)), "broker")
+    return plan
+
+
+@pytest.fixture(scope="module")
+def broker_dir(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """Where this module's broker runs (``None``: ``KAFKA_BOOTSTRAP_SERVERS`` is used)."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        return None  # an external cluster is not ours to restart
+    return tmp_path_factory.mktemp("broker")
+
+
+@pytest.fixture(scope="module")
+def kafka_bootstrap(broker_dir: Path | None) -> Iterator[str]:
+    """This module's own broker (overrides the suite's), so it can be restarted mid-run."""
+    with local_kafka(directory=broker_dir) as bootstrap:
+        yield bootstrap
 
 
 @pytest.fixture(scope="module")
@@ -96,13 +121,25 @@ def _sql(pipeline: Pipeline, sql: str) -> list[list[object]]:
 
 
 def test_worker_and_sink_killed_mid_stream_store_every_record_once(
-    pipeline: Pipeline, dataset: tuple[SimulationConfig, list[SimulatedMessage]]
+    pipeline: Pipeline,
+    dataset: tuple[SimulationConfig, list[SimulatedMessage]],
+    broker_dir: Path | None,
+) -> None:
+    with contextlib.ExitStack() as stack:
+        _run_and_check(pipeline, dataset, broker_dir, stack)
+
+
+def _run_and_check(
+    pipeline: Pipeline,
+    dataset: tuple[SimulationConfig, list[SimulatedMessage]],
+    broker_dir: Path | None,
+    stack: contextlib.ExitStack,
 ) -> None:
     config, messages = dataset
     valid = [m for m in messages if m.invalid is None]
     invalid = [m for m in messages if m.invalid is not None]
     assert len(invalid) > 20
-    truth, _ = _expected(config, messages)
+    truth = _expected(config, messages).truth
 
     def start_worker(life: int) -> ServiceProcess:
         env = {**FAST, "KAM_WORKER_DATA_DIR": str(pipeline.workdir / "w")}
@@ -111,7 +148,16 @@ def test_worker_and_sink_killed_mid_stream_store_every_record_once(
     def start_sink(life: int) -> ServiceProcess:
         return pipeline.service(["sink"], name=f"sink-{life}", env=FAST)
 
+    hook = stack.enter_context(RecordingServer())
+    routing = _routing(pipeline.workdir / "routing.toml", hook.url)
+
+    def start_notifier(life: int) -> ServiceProcess:
+        env = {"KAM_NOTIFY_CONFIG_PATH": str(routing), "KAM_NOTIFY_GROUP_ID": "kill-notifier"}
+        return pipeline.service(["notify"], name=f"notifier-{life}", env=env)
+
     worker, sink = Supervised(start_worker), Supervised(start_sink)
+    notifier = Supervised(start_notifier)
+    services = {"worker": worker, "sink": sink, "notifier": notifier}
     _publish_accounts(pipeline, config)
     wait_for(
         lambda: worker.process.metric("kam_worker_account_updates_total") == config.accounts,
@@ -121,8 +167,14 @@ def test_worker_and_sink_killed_mid_stream_store_every_record_once(
     _publish_events(pipeline, messages)
 
     rng = random.Random(SEED)
-    for victim in kill_plan(rng):
-        service = worker if victim == "worker" else sink
+    plan = kill_plan(rng, broker=broker_dir is not None)
+    for victim in plan:
+        if victim == "broker":
+            time.sleep(rng.uniform(0.2, 2.0))
+            assert broker_dir is not None
+            restart_local_kafka(broker_dir)  # SIGTERM, then the same port and data
+            continue
+        service = services[victim]
         if victim == "worker":  # it owns partitions again, so it is (or may be) at work
             wait_for(
                 lambda: worker.process.metric("kam_worker_assigned_partitions") > 0,
@@ -164,12 +216,23 @@ def test_worker_and_sink_killed_mid_stream_store_every_record_once(
 
     with contextlib.suppress(AssertionError):  # compared below, with the difference shown
         wait_for(settled, timeout=120 * SCALE, what="the final KPI values", alive=[sink.process])
-    for process in (worker.process, sink.process):
+    _assert_every_alert_notified(pipeline, hook, notifier.process)
+    for process in (worker.process, sink.process, notifier.process):
         process.stop()
-    plan = kill_plan(random.Random(SEED))
-    assert (worker.lives, sink.lives) == (1 + plan.count("worker"), 1 + plan.count("sink"))
+    assert {name: service.lives for name, service in services.items()} == {
+        name: 1 + plan.count(name) for name in services
+    }
     assert pipeline.size(pipeline.topics.enriched) > len(valid), "no output was sent twice"
 
+    _assert_stored_once(pipeline, valid, invalid)
+    said, true = _compared(pipeline, truth)
+    assert {k: (v, true[k]) for k, v in said.items() if v != true[k]} == {}
+
+
+def _assert_stored_once(
+    pipeline: Pipeline, valid: list[SimulatedMessage], invalid: list[SimulatedMessage]
+) -> None:
+    """One row per event id and per dead letter, and no alert state stored twice."""
     ids = _sql(pipeline, "SELECT event_id, count() FROM touchpoints GROUP BY event_id")
     assert {row[0]: row[1] for row in ids} == {m.event.event_id: 1 for m in valid if m.event}
     letters = _sql(
@@ -187,8 +250,66 @@ def test_worker_and_sink_killed_mid_stream_store_every_record_once(
         " GROUP BY alert_key, status, updated_at HAVING n > 1",
     )
     assert repeated_alerts == []
-    said, true = _compared(pipeline, truth)
-    assert {k: (v, true[k]) for k, v in said.items() if v != true[k]} == {}
+
+
+def _assert_every_alert_notified(
+    pipeline: Pipeline, hook: RecordingServer, notifier: ServiceProcess
+) -> None:
+    """The webhook got the final state of every alert on the alerts topic (none lost)."""
+    final = _final_alert_states(pipeline)
+    assert final, "the run raised alerts"
+    with contextlib.suppress(AssertionError):  # compared below, with the difference shown
+        wait_for(
+            lambda: _notified(hook) == final,
+            timeout=60 * SCALE,
+            what="a notification of every alert's final state",
+            alive=[notifier],
+        )
+    notified = _notified(hook)
+    differing = {key: (notified.get(key), final.get(key)) for key in set(final) | set(notified)}
+    assert {key: pair for key, pair in differing.items() if pair[0] != pair[1]} == {}
+
+
+def _routing(path: Path, hook: str) -> Path:
+    """A routing file sending every alert to the test's webhook at once."""
+    path.write_text(f"""
+[defaults]
+group_wait = "1s"
+[delivery]
+max_attempts = 3
+initial_backoff = "50ms"
+max_backoff = "200ms"
+timeout = "5s"
+[receivers.hook]
+kind = "webhook"
+url = "{hook}/kam"
+secret = "kill-anywhere"
+[default_route]
+receivers = ["hook"]
+""")
+    return path
+
+
+def _final_alert_states(pipeline: Pipeline) -> dict[str, str]:
+    """The status of every alert's latest state on the alerts topic."""
+    latest: dict[str, Alert] = {}
+    for alert in map(Alert.model_validate_json, pipeline.read_all(pipeline.topics.alerts)):
+        known = latest.get(alert.alert_key)
+        if known is None or alert.updated_at >= known.updated_at:
+            latest[alert.alert_key] = alert
+    return {key: str(alert.status) for key, alert in latest.items()}
+
+
+def _notified(hook: RecordingServer) -> dict[str, str]:
+    """The status of the latest state of every alert the webhook received."""
+    latest: dict[str, tuple[datetime, str]] = {}
+    for request in hook.requests:
+        for item in request.json()["alerts"]:
+            moment = datetime.fromisoformat(item["updated_at"])
+            known = latest.get(item["alert_key"])
+            if known is None or moment >= known[0]:
+                latest[item["alert_key"]] = (moment, str(AlertStatus(item["status"])))
+    return {key: status for key, (_, status) in latest.items()}
 
 
 def _compared(pipeline: Pipeline, truth: Truth) -> tuple[dict[Key, object], dict[Key, object]]:

@@ -9,19 +9,21 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 
 import pytest
 
+from kam.processes import ServiceProcess
 from producers.simulator import SimulatedMessage, SimulationConfig, simulate_messages
 from producers.simulator import simulated_accounts as make_accounts
-from schemas import Alert, KpiUpdate
+from schemas import Alert, DeadLetter, EnrichedTouchpoint, KpiUpdate
 from streams.pipeline import TouchpointProcessor
 from streams.replay import apply_state, offline_processor
 from streams.validation import SourceRecord
 from tests.integration.conftest import Pipeline
-from tests.integration.helpers import java_partition, produce, wait_for
+from tests.integration.helpers import committed_offsets, java_partition, produce, wait_for
 
 EVENTS = 1_500
 PARTITIONS = 4
@@ -65,10 +67,21 @@ class Truth:
         }
 
 
-def _expected(
-    config: SimulationConfig, messages: list[SimulatedMessage]
-) -> tuple[Truth, set[str]]:
-    """The ground truth of the KPIs and the event-rule alert keys, from one crash-free pass."""
+@dataclass(frozen=True)
+class Expected:
+    """What one crash-free pass of the pure core makes of the events."""
+
+    truth: Truth
+    event_alerts: set[str]
+    """Keys of the alerts raised by single events (not by KPI rules)."""
+    enriched: set[str]
+    """Event ids of every valid touchpoint."""
+    dead_letters: set[tuple[int, int]]
+    """(partition, offset) of every invalid message."""
+
+
+def _expected(config: SimulationConfig, messages: list[SimulatedMessage]) -> Expected:
+    """The ground truth of the outputs, the KPIs and the event-rule alerts."""
     state: dict[str, bytes] = {}
     processor = offline_processor(make_accounts(config), state=state, kpi_interval=0.0)
     # Partitioned as the broker does (windows end at each partition's stream time).
@@ -81,8 +94,49 @@ def _expected(
     outcome = processor.process(records, now=datetime.now(UTC))
     apply_state(state, outcome)
     keys = {(u.account_id, str(u.contact_point)) for u in outcome.kpi_updates}
-    event_alerts = {a.alert_key for a in outcome.alerts if "kind" not in a.evidence}
-    return Truth(processor, keys), event_alerts
+    return Expected(
+        truth=Truth(processor, keys),
+        event_alerts={a.alert_key for a in outcome.alerts if "kind" not in a.evidence},
+        enriched={e.event.event_id for e in outcome.enriched},
+        dead_letters={(d.source_partition, d.source_offset) for d in outcome.dead_letters},
+    )
+
+
+def _every_event_out(pipeline: Pipeline, expected: Expected, alive: list[ServiceProcess]) -> None:
+    """Wait until every valid event is enriched and every invalid one dead-lettered.
+
+    By identity, not by count: a record sent again after a crash must not stand in for an
+    event never processed.
+    """
+
+    def outputs() -> tuple[set[str], set[tuple[int, int]]]:
+        enriched = {
+            EnrichedTouchpoint.model_validate_json(raw).event.event_id
+            for raw in pipeline.read_all(pipeline.topics.enriched)
+        }
+        letters = {
+            (letter.source_partition, letter.source_offset)
+            for letter in map(
+                DeadLetter.model_validate_json, pipeline.read_all(pipeline.topics.deadletter)
+            )
+        }
+        return enriched, letters
+
+    found: list[tuple[set[str], set[tuple[int, int]]]] = []
+
+    def complete() -> bool:
+        found[:] = [outputs()]
+        return found[0] == (expected.enriched, expected.dead_letters)
+
+    try:
+        wait_for(complete, timeout=90, what="every event out", alive=alive,
+                 details=pipeline.worker_progress)  # fmt: skip
+        report = ""
+    except AssertionError as timed_out:  # the difference is asserted below, with the report
+        report = str(timed_out)
+    enriched, letters = found[0]
+    assert (expected.enriched - enriched, enriched - expected.enriched) == (set(), set()), report
+    assert (expected.dead_letters - letters, letters - expected.dead_letters) == (set(), set())
 
 
 def _publish_accounts(pipeline: Pipeline, config: SimulationConfig) -> None:
@@ -130,14 +184,24 @@ def _settle(pipeline: Pipeline, truth: Truth) -> tuple[dict[Key, Windows | None]
     return found[0], found[1]
 
 
+@pytest.mark.parametrize(
+    "first_commits",
+    [False, True],
+    ids=["killed-before-its-first-commit", "killed-after-committing"],
+)
 def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(
-    pipeline: Pipeline, dataset: tuple[SimulationConfig, list[SimulatedMessage]]
+    pipeline: Pipeline,
+    dataset: tuple[SimulationConfig, list[SimulatedMessage]],
+    first_commits: bool,
 ) -> None:
     config, messages = dataset
-    truth, expected_event_alerts = _expected(config, messages)
+    expected = _expected(config, messages)
     env = {**FAST_KPIS, "KAM_WORKER_BATCH_SIZE": "50"}
+    commits = {"KAM_WORKER_COMMIT_INTERVAL_SECONDS": "0.2" if first_commits else "3600"}
     first = pipeline.service(
-        ["worker"], name="first", env={**env, "KAM_WORKER_DATA_DIR": str(pipeline.workdir / "w")}
+        ["worker"],
+        name="first",
+        env={**env, **commits, "KAM_WORKER_DATA_DIR": str(pipeline.workdir / "w")},
     )
     _publish_accounts(pipeline, config)
     wait_for(
@@ -146,10 +210,21 @@ def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(
         alive=[first],
         details=pipeline.worker_progress,
     )
-    _publish_events(pipeline, messages)
+    later = 2 * EVENTS // 3  # the rest is published after the kill: the kill is mid-stream
+    _publish_events(pipeline, messages[:later])
+
+    def committed() -> dict[int, int | None]:
+        return committed_offsets(
+            pipeline.kafka, pipeline.env["KAM_WORKER_APP_ID"], pipeline.topics.touchpoints,
+            PARTITIONS,
+        )  # fmt: skip
+
     wait_for(
-        lambda: first.metric("kam_worker_events_consumed_total") >= EVENTS // 3,
-        what="a third of the events",
+        lambda: (
+            first.metric("kam_worker_events_consumed_total") >= EVENTS // 3
+            and (not first_commits or None not in committed().values())
+        ),
+        what="a third of the events" + (", committed on every partition" * first_commits),
         alive=[first],
         details=pipeline.worker_progress,
     )
@@ -157,7 +232,10 @@ def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(
     killed = time.monotonic()
     processed_before_kill = pipeline.size(pipeline.topics.enriched)
     assert 0 < processed_before_kill < EVENTS
+    offsets = set(committed().values())
+    assert None not in offsets if first_commits else offsets == {None}
 
+    _publish_events(pipeline, messages[later:])
     second = pipeline.service(
         ["worker"], name="second", env={**env, "KAM_WORKER_DATA_DIR": str(pipeline.workdir / "w")}
     )
@@ -169,17 +247,12 @@ def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(
         details=pipeline.worker_progress,
     )
     print(f"\nkill to first new output: {time.monotonic() - killed:.1f}s", flush=True)
-    wait_for(
-        lambda: pipeline.size(pipeline.topics.enriched) >= EVENTS,
-        what="every event enriched after the restart",
-        alive=[second],
-        details=pipeline.worker_progress,
-    )
+    _every_event_out(pipeline, expected, alive=[second])
 
-    said, true = _settle(pipeline, truth)
+    said, true = _settle(pipeline, expected.truth)
     assert said == true
     alerts = list(_alerts(pipeline))
-    assert {a.alert_key for a in alerts if "kind" not in a.evidence} == expected_event_alerts
+    assert {a.alert_key for a in alerts if "kind" not in a.evidence} == expected.event_alerts
     starts = {(a.alert_key, a.started_at) for a in alerts if "kind" not in a.evidence}
     assert len({key for key, _ in starts}) == len(starts), "an alert re-fired with a new start"
 
@@ -188,7 +261,7 @@ def test_two_workers_give_the_same_results_as_one(
     pipeline: Pipeline, dataset: tuple[SimulationConfig, list[SimulatedMessage]]
 ) -> None:
     config, messages = dataset
-    truth, expected_event_alerts = _expected(config, messages)
+    expected = _expected(config, messages)
     workers = [
         pipeline.service(
             ["worker"],
@@ -211,7 +284,11 @@ def test_two_workers_give_the_same_results_as_one(
         ),
         what="the accounts",
         alive=workers,
-        details=pipeline.worker_progress,
+        details=lambda: (
+            "account updates by worker: "
+            + str([w.metric("kam_worker_account_updates_total") for w in workers])
+            + "\n" + pipeline.worker_progress()
+        ),
     )
     _publish_events(pipeline, messages)
     wait_for(
@@ -224,18 +301,11 @@ def test_two_workers_give_the_same_results_as_one(
 
     assert all(w.metric("kam_worker_events_consumed_total") > 0 for w in workers)
 
-    def enriched() -> int:
-        return pipeline.size(pipeline.topics.enriched)
+    _every_event_out(pipeline, expected, alive=workers)
+    # No rebalance during the run: nothing is processed twice.
+    assert pipeline.size(pipeline.topics.enriched) == len(expected.enriched)
 
-    wait_for(
-        lambda: enriched() >= EVENTS,
-        what="every event enriched",
-        alive=workers,
-        details=pipeline.worker_progress,
-    )
-    assert enriched() == EVENTS  # no rebalance during the run: nothing is processed twice
-
-    said, true = _settle(pipeline, truth)
+    said, true = _settle(pipeline, expected.truth)
     assert said == true
     alerts = list(_alerts(pipeline))
-    assert {a.alert_key for a in alerts if "kind" not in a.evidence} == expected_event_alerts
+    assert {a.alert_key for a in alerts if "kind" not in a.evidence} == expected.event_alerts

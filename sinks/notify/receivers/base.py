@@ -29,7 +29,10 @@ class Receiver(Protocol):
     """Delivers one notification batch, or raises a (retryable) DeliveryError."""
 
     name: str
-    kind: ReceiverKind
+
+    @property
+    def kind(self) -> ReceiverKind:
+        """Read-only, so that a receiver may declare its own kind as a ``Literal``."""
 
     async def send(self, batch: Batch, message: Message) -> None: ...
 

@@ -27,7 +27,8 @@ def test_migrate_then_query_directly(tmp_path: Path) -> None:
         "0003_touchpoint_ingest",
         "0004_undeliverable_notifications",
         "0005_exactly_once",
-            "0006_kpi_windows",
+        "0006_kpi_windows",
+        "0007_event_time_comments",
     ]
     assert migrate(clickhouse) == []
     assert run_sql(clickhouse, "SELECT count() FROM touchpoints", fmt="TSV") == "0\n"

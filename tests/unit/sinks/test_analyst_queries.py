@@ -308,7 +308,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 EXPECTED: dict[str, list[list[Any]]] = {
-    "Q1": [["hooli", "Hooli", 1, 0], ["acme", "Acme", 4, 0.5], ["globex", "Globex", 2, 1]],
+    # hooli's one delivery was damaged but complete: in full for OTIF (damage is damage_rate)
+    "Q1": [["acme", "Acme", 4, 0.5], ["globex", "Globex", 2, 1], ["hooli", "Hooli", 1, 1]],
     "Q2": [["iberia", 3, 2, 0.667], ["dach", 1, 0, 0]],
     "Q3": [["acme", 60, 80, -20], ["initech", 81, 90, -9], ["globex", 75, 70, 5]],
     "Q4": [

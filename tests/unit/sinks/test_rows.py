@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import pytest
 
 from schemas import DeadLetter, FailureType
 from schemas.failures import MAX_ORIGINAL_BYTES
@@ -47,6 +48,22 @@ def test_kpi_update_gives_one_row_per_window_and_kpi_null_where_no_data() -> Non
         ("kpi_snapshots", ("a", "support", "30d", "csat_avg", 4.0, at, *source, as_of, *month)),
         ("kpi_snapshots", ("a", "support", "30d", "nps", 20.0, at, *source, as_of, *month)),
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("windows", "field_path"),
+    [
+        (b'{"7d": 4.5}', "windows.7d"),
+        (b'{"7d": {"csat_avg": "4.5"}}', "windows.7d.csat_avg"),
+        (b'{"7d": {"csat_avg": true}}', "windows.7d.csat_avg"),
+    ],
+)
+def test_kpi_update_with_bad_windows_is_a_failed_event_at_its_field(
+    windows: bytes, field_path: str
+) -> None:
+    value = KPI_UPDATE.split(b' "windows": ')[0] + b' "windows": ' + windows + b"}"
+    ((table, row),) = convert("kpis", message(value))
+    assert (table, row[0], row[2]) == ("failed_events", "sink_undecodable", field_path)
 
 
 def test_every_row_matches_its_column_list() -> None:

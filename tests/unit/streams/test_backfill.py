@@ -69,3 +69,49 @@ def test_a_shuffled_year_gives_the_current_kpis_of_the_ordered_one_with_few_upda
     assert len(in_order[1]) <= keys * 366
     assert len(shuffled[1]) <= len(in_order[1])
     assert len(in_order[1]) < EVENTS
+
+
+def test_workers_following_the_clock_send_the_last_updates_when_the_backfill_ends() -> None:
+    """The documented procedure: default ``idle_advance`` (stream time at most 5 min behind a
+    clock that moves on between batches) with the stream-time throttle. The clock alone must
+    not count as a moving stream, or the last updates would wait a whole interval."""
+    messages = list(islice(simulate_messages(CONFIG), EVENTS))
+    order = list(range(EVENTS))
+    random.Random(3).shuffle(order)
+    state: dict[str, bytes] = {}
+    processor = offline_processor(
+        simulated_accounts(CONFIG), state=state, kpi_interval=0.0, idle_advance=300.0,
+        kpi_stream_interval=DAY,
+    )  # fmt: skip
+    updates: list[KpiUpdate] = []
+    clock = NOW
+    for start in range(0, EVENTS, BATCH):
+        batch = [SourceRecord(messages[i].value, "t", 0, start + n)
+                 for n, i in enumerate(order[start : start + BATCH])]  # fmt: skip
+        clock += timedelta(seconds=1)
+        outcome = processor.process(batch, now=clock)
+        apply_state(state, outcome)
+        updates += outcome.kpi_updates
+    clock += timedelta(seconds=1)
+    updates += processor.tick(now=clock).kpi_updates  # the backfill ended: all is sent
+
+    end = processor.stream_now(0, clock)
+    assert end == clock - timedelta(seconds=300)
+    found = latest(updates)
+    assert len(found) > 40
+    drifting = {"days_since_executive_contact", "experience_score", "worst_of_poor"}
+    for (account_id, contact_point), update in found.items():
+        # True now: unchanged since its as_of, except what moves with time alone (the days
+        # since the last executive meeting, and the sales and overall scores weighing it).
+        now = processor.windows_as_of(0, account_id, contact_point, end)
+        assert update.windows == processor.windows_as_of(0, account_id, contact_point,
+                                                         update.as_of)  # fmt: skip
+        if contact_point in ("sales", "overall"):
+            now = {w: {k: v for k, v in kpis.items() if k not in drifting}
+                   for w, kpis in now.items()}  # fmt: skip
+            said = {w: {k: v for k, v in kpis.items() if k not in drifting}
+                    for w, kpis in update.windows.items()}  # fmt: skip
+        else:
+            said = update.windows
+        assert update.as_of <= end and said == now, (account_id, contact_point)
+    assert len(updates) < EVENTS / 10

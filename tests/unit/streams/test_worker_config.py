@@ -1,4 +1,5 @@
-"""The worker measures SLA attainment against the SLA table its alert rules enforce."""
+"""The worker measures SLA attainment against the SLA table its alert rules enforce, and
+creates Faust's internal topics under the names Faust uses."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+from kam.settings import KafkaSettings, TopicSettings, WorkerSettings
 from schemas import Priority
 from streams.alerting import load_alert_rules, parse_alert_rules
+from streams.app import create_app, internal_topics
 from streams.kpis import KpiConfig
 from streams.worker import with_support_sla
 
@@ -25,3 +28,21 @@ def test_a_configured_sla_reaches_the_kpis() -> None:
     kpis = with_support_sla(KpiConfig(), parse_alert_rules(text))
     assert kpis.sla[Priority.URGENT].first_response == timedelta(minutes=5)
     assert kpis.sla[Priority.HIGH].first_response == timedelta(hours=1)
+
+
+def test_faust_internal_topics_are_named_as_faust_names_them() -> None:
+    rules = load_alert_rules(RULES)
+    worker = WorkerSettings(app_id="kam-x")
+    app = create_app(
+        kafka=KafkaSettings(), topics=TopicSettings(partitions=6), worker=worker,
+        kpis=with_support_sla(KpiConfig(), rules), alert_rules=rules,
+    )  # fmt: skip
+    topics = {t.topic: (t.num_partitions, t.config) for t in internal_topics(app, 6)}
+    assert topics == {
+        "kam-x-accounts-changelog": (6, {"cleanup.policy": "compact"}),
+        "kam-x-state-changelog": (6, {"cleanup.policy": "compact"}),
+        "kam-x-__assignor-__leader": (1, None),
+    }
+    assert {table.changelog_topic.get_topic_name() for table in app.tables.values()} == {
+        "kam-x-accounts-changelog", "kam-x-state-changelog"
+    }  # fmt: skip
