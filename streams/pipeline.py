@@ -30,6 +30,7 @@ from schemas import (
 )
 from schemas.origins import Origin
 from streams.alerting import AlertBook, AlertRulesConfig, KpiSnapshot, bad_experience
+from streams.alerting.book import StreamClock
 from streams.enrichment import AccountDirectory
 from streams.kpis import ContactPointState, KpiConfig, score_account, score_contact_point
 from streams.kpis.state import window_bounds
@@ -218,10 +219,13 @@ class TouchpointProcessor:
             else:
                 fresh[record.partition].append((record.offset, item))
         self._restore_alerts({(r.partition, i.event.account_id) for r, i in seen})
-        touched = self._roll_kpis(fresh, outcome, now)
+        moments: list[float] = []
+        touched = self._roll_kpis(fresh, outcome, now, moments)
         events = [item for items in fresh.values() for _, item in items]
         outcome.kpi_updates, snapshots = self._due_kpis(now, touched)
-        outcome.alerts = self._book.evaluate(now=now, events=events, snapshots=snapshots)
+        outcome.alerts = self._book.evaluate(
+            now=now, events=events, seen=moments, snapshots=snapshots, clock=self._alert_clock(now)
+        )
         self._collect_alert_states(outcome)
         tops = {r.partition: max(marks[r.partition], r.offset) for r in records}
         self._record_kpi_marks(outcome, tops)
@@ -235,7 +239,9 @@ class TouchpointProcessor:
         """Time-driven work with no new events: repeats, quiet resolves, throttled KPIs."""
         outcome = BatchOutcome()
         outcome.kpi_updates, snapshots = self._due_kpis(now, {})
-        outcome.alerts = self._book.evaluate(now=now, snapshots=snapshots)
+        outcome.alerts = self._book.evaluate(
+            now=now, snapshots=snapshots, clock=self._alert_clock(now)
+        )
         self._collect_alert_states(outcome)
         self._record_kpi_marks(outcome, {})
         self._sequence_alerts(outcome)
@@ -325,9 +331,10 @@ class TouchpointProcessor:
                 self._book.restore(account_id, orjson.loads(raw))
 
     def _roll_kpis(
-        self, fresh: Fresh, outcome: BatchOutcome, now: datetime
+        self, fresh: Fresh, outcome: BatchOutcome, now: datetime, seen: list[float]
     ) -> dict[_Touched, _Rolled]:
-        """Apply fresh events to their KPI states, each state decoded and encoded once.
+        """Apply fresh events to their KPI states, each state decoded and encoded once, and
+        list in ``seen`` the stream time once each was read (where alert rules judge it).
 
         Each state is stored with the offset of the last event it counted, so an event is
         counted once even when a crash left only part of a batch's writes behind.
@@ -335,6 +342,7 @@ class TouchpointProcessor:
         states: dict[_Touched, tuple[ContactPointState, int, list[int]]] = {}
         changed: set[_Touched] = set()
         floor = self._clock_floor(now)
+        clock = int(now.timestamp())
         for partition, items in fresh.items():
             mark = self._stream_time(partition)
             for offset, item in items:
@@ -342,10 +350,10 @@ class TouchpointProcessor:
                 key = _Touched(partition, event.account_id, event.contact_point)
                 state, counted, recent = states.get(key) or self._kpi_state(key)
                 fingerprint = event_fingerprint(event.event_id)
-                if offset <= counted or fingerprint in recent:
+                duplicate = offset <= counted or fingerprint in recent
+                if duplicate:
                     outcome.duplicates += offset > counted
-                    continue
-                if event.occurred_at <= now + self._kpis.max_future_skew:  # else: no effect
+                elif event.occurred_at <= now + self._kpis.max_future_skew:  # else: no effect
                     at = int(event.occurred_at.timestamp())
                     mark = at if mark is None else max(mark, at)
                     state.advance(max(mark, floor))  # too late: older than retention behind it
@@ -354,8 +362,10 @@ class TouchpointProcessor:
                         outcome.too_late += 1
                     elif applied == "applied":
                         changed.add(key)
-                recent = [*recent[1 - RECENT_EVENTS :], fingerprint]
-                states[key] = (state, offset, recent)
+                seen.append(float(max(clock if mark is None else mark, floor)))
+                if not duplicate:
+                    recent = [*recent[1 - RECENT_EVENTS :], fingerprint]
+                    states[key] = (state, offset, recent)
             if mark is not None and mark != self._stream.get(partition):
                 self._stream[partition] = mark
                 outcome.state_writes[partition][stream_key(partition)] = str(mark).encode()
@@ -367,6 +377,17 @@ class TouchpointProcessor:
             if key in changed:  # a key whose events all were too late has nothing new to say
                 touched[key] = _Rolled(state, counted)
         return touched
+
+    def _alert_clock(self, now: datetime) -> StreamClock:
+        """The stream time of each account's partition, where the alert lifecycle runs."""
+        at = now.timestamp()
+
+        def clock(account_id: str) -> float:
+            partition = self._partition_of.get(account_id)
+            moment = None if partition is None else self.stream_now(partition, now)
+            return at if moment is None else moment.timestamp()
+
+        return clock
 
     def _clock_floor(self, now: datetime) -> int:
         """The earliest stream time the clock allows (``idle_advance`` behind it)."""

@@ -2,12 +2,15 @@
 
 :class:`AlertBook` keeps one :class:`AlertState` per alert key, grouped by account so a Faust
 table keyed by account id (co-partitioned with the touchpoints) can hold it. Time only comes
-from arguments: event times from the events and snapshots, processing time as ``now``.
+from arguments: event times from the events and snapshots; the lifecycle (maximum event age,
+quiet periods, repeats, update pacing) runs on the *stream time* of each account's partition
+(``clock`` and ``seen``), so it depends on the data, not on how fast or how often the worker ran;
+``now``, the processing time, only stamps ``updated_at``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -37,6 +40,8 @@ from streams.alerting.state import AlertState
 
 Transition = Literal["new", "updated", "repeat", "resolved"]
 AccountStates = dict[str, dict[str, Any]]
+StreamClock = Callable[[str], float]
+"""The stream time (epoch seconds) of an account's partition."""
 """One account's states in primitive form: alert key -> :meth:`AlertState.to_primitive`."""
 
 
@@ -72,6 +77,8 @@ class AlertBook:
         self._accounts: dict[str, dict[str, AlertState]] = {}
         self._firing: dict[str, str] = {}
         self._dirty: set[str] = set()
+        self._now = 0.0
+        """The processing time of the current :meth:`evaluate` (``updated_at`` of its records)."""
         for account_id, bundle in (states or {}).items():
             self.restore(account_id, bundle)
 
@@ -142,26 +149,35 @@ class AlertBook:
         self,
         *,
         now: datetime,
-        events: Iterable[EnrichedTouchpoint] = (),
+        events: Sequence[EnrichedTouchpoint] = (),
         snapshots: Iterable[KpiSnapshot] = (),
+        seen: Sequence[float] | None = None,
+        clock: StreamClock | None = None,
     ) -> list[Alert]:
         """Apply one batch and return the alert records to emit, in a deterministic order.
 
-        ``now`` is the processing time: it drives repeats, update pacing and the quiet period.
+        ``seen`` is the stream time of its partition once each of ``events`` was read (its age
+        and the quiet period are measured from there); ``clock`` the stream time of an
+        account's partition at the end of the batch, which drives repeats, update pacing and
+        quiet-period resolves. Both default to ``now``, the processing time, which otherwise
+        only stamps the records' ``updated_at``.
         """
-        at = _ts(now)
+        self._now = at = _ts(now)
+        moments = seen if seen is not None else [at] * len(events)
+        of_account = clock or (lambda _: at)
         out: list[Alert] = []
-        for item in events:
-            self._ingest_event(item, at, out)
+        for item, moment in zip(events, moments, strict=True):
+            self._ingest_event(item, moment, out)
         groups: dict[tuple[str, ContactPoint], dict[str, KpiSnapshot]] = {}
         for snapshot in snapshots:
             groups.setdefault((snapshot.account_id, snapshot.contact_point), {})[
                 snapshot.window
             ] = snapshot
         for (account_id, contact_point), windows in groups.items():
-            self._ingest_kpis(account_id, contact_point, windows, at, out)
+            self._ingest_kpis(account_id, contact_point, windows, of_account(account_id), out)
         for key in sorted(self._firing):  # key order: the same after a restore
-            alert = self._decide(key, self._firing[key], at)
+            account_id = self._firing[key]
+            alert = self._decide(key, account_id, of_account(account_id))
             if alert is not None:
                 out.append(alert)
         return out
@@ -180,7 +196,9 @@ class AlertBook:
             states = self._states(event.account_id)
             state = states.get(key)
             if state is not None and at - state.last_bad_at >= self._quiet:
-                out.append(self._resolve_quiet(key, event.account_id, state, at))
+                if state.emitted_at is None:  # fired and went quiet within one batch
+                    out.append(self._alert(key, state, AlertStatus.FIRING, "new"))
+                out.append(self._resolve_quiet(key, event.account_id, state))
                 states, state = self._states(event.account_id), None
             if state is None:
                 state = states[key] = AlertState(
@@ -242,7 +260,7 @@ class AlertBook:
             if state.firing and severity is None:
                 state.summary = describe(rule, reading, resolved=True)
                 state.evidence = reading.evidence
-                out.append(self._resolve(key, state, at, reason="recovered"))
+                out.append(self._resolve(key, state, reason="recovered"))
                 continue
             if severity is None:
                 continue
@@ -258,14 +276,13 @@ class AlertBook:
                 abs(reading.value - state.emitted_value) >= rule.update_delta
             )
         foreign = self._foreign_rules.get(account.tier, self._all_rules)
-        self._retire_rules(account_id, contact_point, foreign, at, out)
+        self._retire_rules(account_id, contact_point, foreign, out)
 
     def _retire_rules(
         self,
         account_id: str,
         contact_point: ContactPoint,
         rule_ids: tuple[str, ...],
-        at: float,
         out: list[Alert],
     ) -> None:
         """Resolve and forget KPI states of rules that do not apply to the account's tier."""
@@ -278,14 +295,14 @@ class AlertBook:
             if state is None:
                 continue
             if state.firing:
-                out.append(self._resolve(key, state, at, reason="rule_not_applicable"))
+                out.append(self._resolve(key, state, reason="rule_not_applicable"))
             del states[key]
             self._dirty.add(account_id)
 
     def _decide(self, key: str, account_id: str, at: float) -> Alert | None:
         state = self._accounts[account_id][key]
         if state.kind == "event" and at - state.last_bad_at >= self._quiet:
-            return self._resolve_quiet(key, account_id, state, at)
+            return self._resolve_quiet(key, account_id, state)
         transition: Transition
         if state.emitted_at is None:
             transition = "new"
@@ -297,7 +314,7 @@ class AlertBook:
             transition = "repeat"
         else:
             return None
-        alert = self._alert(key, state, at, AlertStatus.FIRING, transition)
+        alert = self._alert(key, state, AlertStatus.FIRING, transition)
         state.emitted_at, state.emitted_severity, state.emitted_value = (
             at,
             state.severity,
@@ -307,21 +324,21 @@ class AlertBook:
         self._dirty.add(account_id)
         return alert
 
-    def _resolve_quiet(self, key: str, account_id: str, state: AlertState, at: float) -> Alert:
+    def _resolve_quiet(self, key: str, account_id: str, state: AlertState) -> Alert:
         """Resolve an event-level alert after its quiet period and forget its state."""
         state.summary = (
             f"No new bad experience for {duration_words(self._quiet)}: resolved "
             f"({state.count} since {_utc(state.started_at):%Y-%m-%d %H:%M} UTC)"
         )
-        alert = self._resolve(key, state, at, reason="quiet_period")
+        alert = self._resolve(key, state, reason="quiet_period")
         states = self._accounts[account_id]
         del states[key]
         if not states:
             del self._accounts[account_id]
         return alert
 
-    def _resolve(self, key: str, state: AlertState, at: float, *, reason: str) -> Alert:
-        alert = self._alert(key, state, at, AlertStatus.RESOLVED, "resolved", reason=reason)
+    def _resolve(self, key: str, state: AlertState, *, reason: str) -> Alert:
+        alert = self._alert(key, state, AlertStatus.RESOLVED, "resolved", reason=reason)
         self._firing.pop(key, None)
         self._dirty.add(key.rsplit(":", 2)[0])
         state.firing, state.severity, state.pending = False, None, False
@@ -332,7 +349,6 @@ class AlertBook:
         self,
         key: str,
         state: AlertState,
-        at: float,
         status: AlertStatus,
         transition: Transition,
         *,
@@ -369,7 +385,7 @@ class AlertBook:
             evidence=evidence,
             event_ids=list(state.event_ids),
             started_at=_utc(state.started_at),
-            updated_at=_utc(at),
+            updated_at=_utc(self._now),
         )
 
 

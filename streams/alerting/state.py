@@ -25,13 +25,14 @@ class AlertState:
     started_at: float = 0.0
     """Event time the condition started (first bad event, or the KPI snapshot's ``as_of``)."""
     emitted_at: float | None = None
-    """Processing time of the last FIRING notification (new, updated or repeat)."""
+    """Stream time of the last FIRING notification (new, updated or repeat)."""
     emitted_severity: Severity | None = None
     emitted_value: float | None = None
     value: float | None = None
     previous: float | None = None
     last_bad_at: float = 0.0
-    """Processing time the latest bad event was seen (event-level quiet period)."""
+    """Stream time of its partition when the latest bad event was read (event-level quiet
+    period)."""
     count: int = 0
     event_ids: list[str] = field(default_factory=list)
     pending: bool = False

@@ -124,6 +124,7 @@ def processor(
     *,
     accounts: AccountDirectory | None = None,
     kpi_interval: float = 0.0,
+    idle_advance: float = 0.0,
 ) -> TouchpointProcessor:
     return TouchpointProcessor(
         accounts=accounts or directory(ACME, GLOBEX),
@@ -132,7 +133,13 @@ def processor(
         kpis=KpiConfig(),
         alert_rules=RULES,
         kpi_interval=kpi_interval,
+        idle_advance=idle_advance,
     )
+
+
+IDLE_ADVANCE = 300.0
+"""The worker's default: a quiet partition's stream time follows the clock 5 min behind it,
+so the alert lifecycle (quiet periods, repeats, paced updates) moves on without new events."""
 
 
 apply = apply_state
@@ -324,7 +331,7 @@ def replay_events() -> list[bytes]:
 def test_replayed_events_are_re_emitted_but_counted_once(restart: bool) -> None:
     values = replay_events()
     state: dict[str, bytes] = {}
-    worker = processor(state)
+    worker = processor(state, idle_advance=IDLE_ADVANCE)
     first = worker.process(records(values[:10]), now=NOW)
     apply(state, first)
     assert watermark(state, P) == 9
@@ -336,7 +343,7 @@ def test_replayed_events_are_re_emitted_but_counted_once(restart: bool) -> None:
     assert first.alerts[1].evidence["value"] == 0.9
 
     if restart:
-        worker = processor(state)
+        worker = processor(state, idle_advance=IDLE_ADVANCE)
     later = NOW + timedelta(hours=25)
     second = worker.process(records(values[5:], first_offset=5), now=later)
     apply(state, second)
@@ -356,7 +363,7 @@ def test_replayed_events_are_re_emitted_but_counted_once(restart: bool) -> None:
     assert LATE not in alert_states(state)
 
     once: dict[str, bytes] = {}
-    reference = processor(once).process(records(values), now=NOW)
+    reference = processor(once, idle_advance=IDLE_ADVANCE).process(records(values), now=later)
     apply(once, reference)
     key = kpi_key(P, "acme", ContactPoint.LOGISTICS)
     assert state[key] == once[key]
@@ -365,7 +372,8 @@ def test_replayed_events_are_re_emitted_but_counted_once(restart: bool) -> None:
     assert (update.windows, update.as_of) == (expected.windows, expected.as_of)
     assert update.windows["7d"]["otif"] == 14 / 15
     assert update.windows["7d"]["delivery_delay_hours_avg"] == 2 / 15
-    assert update.as_of == NOW - timedelta(hours=2) + timedelta(minutes=14)
+    # The partition is quiet: its stream time follows the clock, IDLE_ADVANCE behind.
+    assert update.as_of == later - timedelta(seconds=IDLE_ADVANCE)
 
 
 def test_a_record_that_trips_a_bug_is_dead_lettered_and_the_rest_processed(
@@ -443,8 +451,8 @@ def test_a_fully_replayed_batch_changes_no_kpi_or_alert_state() -> None:
 
 
 # --- alerts --------------------------------------------------------------------------------
-def late_delivery_batch(state: dict[str, bytes]) -> BatchOutcome:
-    outcome = processor(state).process(
+def late_delivery_batch(state: dict[str, bytes], *, idle_advance: float = 0.0) -> BatchOutcome:
+    outcome = processor(state, idle_advance=idle_advance).process(
         records([delivery("e1", at=NOW - timedelta(hours=1), hours_late=24)]), now=NOW
     )
     apply(state, outcome)
@@ -521,9 +529,9 @@ def test_a_standard_account_never_alerts() -> None:
 @pytest.mark.parametrize("load", [True, False], ids=["loaded", "restored-on-first-event"])
 def test_a_new_worker_continues_the_alert_lifecycle(load: bool) -> None:
     state: dict[str, bytes] = {}
-    late_delivery_batch(state)
+    late_delivery_batch(state, idle_advance=IDLE_ADVANCE)
 
-    worker = processor(state)
+    worker = processor(state, idle_advance=IDLE_ADVANCE)
     if load:
         assert worker.load([P + 1]) == 0
         assert worker.load([P]) == 1
@@ -549,15 +557,15 @@ def test_a_new_worker_continues_the_alert_lifecycle(load: bool) -> None:
 
 def test_loaded_alert_states_repeat_and_resolve_on_ticks_until_forgotten() -> None:
     state: dict[str, bytes] = {}
-    late_delivery_batch(state)
+    late_delivery_batch(state, idle_advance=IDLE_ADVANCE)
 
-    forgetful = processor(state)
+    forgetful = processor(state, idle_advance=IDLE_ADVANCE)
     assert forgetful.load([P]) == 1
     forgetful.forget([P])
     outcome = forgetful.tick(now=NOW + timedelta(hours=25))
     assert (outcome.alerts, dict(outcome.state_writes)) == ([], {})
 
-    owner = processor(state)
+    owner = processor(state, idle_advance=IDLE_ADVANCE)
     assert owner.load([P]) == 1
     outcome = owner.tick(now=NOW + timedelta(hours=25))
     # 25 h after the notifications: KPI alerts repeat (24 h); the event alert's quiet period
@@ -691,7 +699,7 @@ def test_alerts_are_numbered_per_partition_and_kept_in_the_outbox_until_the_next
     following = processor(state)
     following.load([P])
     again = following.process(
-        records([delivery("e2", at=NOW, hours_late=30)], first_offset=10),
+        records([delivery("e2", at=NOW + timedelta(hours=25), hours_late=30)], first_offset=10),
         now=NOW + timedelta(hours=25),
     )
     assert [origin.version for _, origin, _ in again.alert_records][:1] == [(4, 0)]
@@ -755,3 +763,67 @@ def test_windows_end_at_the_stream_time_and_slide_with_the_clock_while_quiet() -
         now=NOW + timedelta(hours=2),
     )
     assert old.too_late == 1
+
+
+# --- the alert clock: stream time, not processing time --------------------------------------
+def quiet_period_story() -> list[bytes]:
+    """Four days ago: a late delivery, a day of on-time ones, a second late delivery 26 h
+    after the first (its alert went quiet at 24 h, so this one is a new alert)."""
+    start = NOW - timedelta(days=4)
+    return [
+        delivery("bad-1", at=start, hours_late=30),
+        *(delivery(f"ok-{h}", at=start + timedelta(hours=h)) for h in range(1, 26)),
+        delivery("bad-2", at=start + timedelta(hours=26), hours_late=30),
+    ]
+
+
+def event_alert_story(
+    values: Sequence[bytes], *, batch: int, now: datetime
+) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+    """The event-level alert transitions of ``values`` read ``batch`` at a time, and the final
+    event-level alert states (without when they were notified)."""
+    state: dict[str, bytes] = {}
+    worker = processor(state)  # idle_advance 0: stream time is event time only
+    told: list[tuple[str, str]] = []
+    for first in range(0, len(values), batch):
+        chunk = records(values[first : first + batch], first_offset=first)
+        outcome = worker.process(chunk, now=now)
+        apply(state, outcome)
+        told += [
+            (a.alert_key, a.evidence["transition"])
+            for a in outcome.alerts
+            if a.evidence.get("kind") == "event"
+        ]
+    final = {
+        key: {field: data[field] for field in ("f", "s", "t0", "n", "ids", "tb")}
+        for key, data in alert_states(state).items()
+        if data["k"] == "event"
+    }
+    return told, final
+
+
+@pytest.mark.parametrize("batch", [1, 5, 27])
+@pytest.mark.parametrize("hours_later", [0, 30])
+def test_event_alerts_follow_the_data_not_the_batches_or_the_clock(
+    batch: int, hours_later: int
+) -> None:
+    values = quiet_period_story()
+    told, final = event_alert_story(values, batch=batch, now=NOW + timedelta(hours=hours_later))
+    # The first alert is notified, resolved after 24 h of stream time without a bad delivery,
+    # and the second late delivery opens a new one: the same however the records were batched
+    # and however late they were processed (bad-1 is 96 h old by the clock: past the 72 h
+    # maximum age had processing time judged it, but just read by the stream's time).
+    assert told == [(LATE, "new"), (LATE, "resolved"), (LATE, "new")]
+    bad_2 = (NOW - timedelta(days=4) + timedelta(hours=26)).timestamp()
+    assert final == {
+        LATE: {"f": True, "s": "critical", "t0": bad_2, "n": 1, "ids": ["bad-2"], "tb": bad_2}
+    }
+
+
+def test_a_worker_that_falls_behind_the_clock_judges_age_by_its_clock_bound() -> None:
+    """With the worker's idle advance, stream time never lags the clock by more than it: a
+    backlog older than the maximum event age raises no alert (a backfill pages no one)."""
+    state: dict[str, bytes] = {}
+    worker = processor(state, idle_advance=IDLE_ADVANCE)
+    outcome = worker.process(records(quiet_period_story()), now=NOW + timedelta(days=1))
+    assert [a for a in outcome.alerts if a.evidence.get("kind") == "event"] == []
