@@ -18,6 +18,7 @@ from streams.kpis.codec import StateParts, pack, unpack
 from streams.kpis.config import KpiConfig
 from streams.kpis.exceptions import StateDecodeError, StateMismatchError
 from streams.kpis.histogram import bin_of
+from streams.kpis.sales import next_day_step
 from streams.kpis.spec import Kpis, Totals
 
 ApplyOutcome = Literal["applied", "too_late", "too_early", "ignored"]
@@ -165,12 +166,15 @@ class ContactPointState:
         return Totals(sums, hists, as_of, self.last_executive_at)
 
     def next_change(self, *, as_of: int) -> int | None:
-        """The earliest stream time after ``as_of`` at which a bucket with data leaves one of
-        the windows (so the KPIs change with no new event); ``None`` when every window is empty.
+        """The earliest stream time after ``as_of`` at which the KPIs change with no new event:
+        a bucket with data leaves one of the windows, or (sales) one more whole day has passed
+        since the last executive meeting; ``None`` when every window is empty and no meeting
+        was seen.
         """
         if self.hwm is None:
             return None
-        k, earliest = self._k, None
+        met = self.last_executive_at
+        k, earliest = self._k, None if met is None else next_day_step(as_of, met)
         newest = self.hwm
         for window, length in self.config.windows.items():
             tier = self.config.window_tiers[window]

@@ -107,18 +107,6 @@ def kam(pipeline: Pipeline, *argv: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def moving_with_time_only(contact_point: str, windows: Windows) -> Windows:
-    """``windows`` without the KPIs that change as time passes with no data leaving a window:
-    the days since the last executive meeting, and the sales and overall scores weighing it."""
-    drifting = (
-        {"days_since_executive_contact", "experience_score", "worst_of_poor"}
-        if contact_point in ("sales", "overall")
-        else set()
-    )
-    return {w: {k: v for k, v in values.items() if k not in drifting}
-            for w, values in windows.items()}  # fmt: skip
-
-
 def kpi_updates(pipeline: Pipeline) -> list[KpiUpdate]:
     return [KpiUpdate.model_validate_json(raw) for raw in pipeline.read_all(pipeline.topics.kpis)]
 
@@ -210,16 +198,14 @@ def test_a_shuffled_year_backfilled_gives_the_true_current_kpis_with_bounded_row
     updates = kpi_updates(pipeline)
     assert latest(updates).keys() == keys
     # Current: the latest values still hold at the partition's last stream time (its last
-    # flush), except what moves with time alone (the days since the last executive meeting
-    # and the scores weighing them, docs/analysts.md).
+    # flush), the whole days since the last executive meeting and the scores weighing them
+    # included: they are sent again at each whole day (docs/analysts.md).
     end = {p: max(u.as_of for u in updates if java_partition(u.account_id, PARTITIONS) == p)
            for p in range(PARTITIONS)}  # fmt: skip
     for (account_id, contact_point), update in latest(updates).items():
         partition = java_partition(account_id, PARTITIONS)
         now_true = truth.windows_as_of(partition, account_id, contact_point, end[partition])
-        assert moving_with_time_only(contact_point, update.windows) == moving_with_time_only(
-            contact_point, now_true
-        ), (account_id, contact_point)
+        assert update.windows == now_true, (account_id, contact_point)
 
     # Rows per key: one per window x KPI of each update. Updates per key are bounded twice: by
     # the flushes (at most one per KPI_INTERVAL of wall time, and the first), and by the event

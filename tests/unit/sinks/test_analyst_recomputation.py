@@ -79,9 +79,14 @@ def nulls_last(value: Any) -> tuple[bool, Any]:
     return (value is None, value if value is not None else 0)
 
 
+def days_between(earlier: datetime, later: datetime) -> int:
+    """``intDiv(dateDiff('second', earlier, later), 86400)``."""
+    return (whole_seconds(later) - whole_seconds(earlier)) // DAY
+
+
 def whole_days(earlier: datetime) -> int:
     """``intDiv(dateDiff('second', earlier, now), 86400)``."""
-    return (whole_seconds(NOW) - whole_seconds(earlier)) // DAY
+    return days_between(earlier, NOW)
 
 
 def hour_of(moment: datetime) -> str:
@@ -199,12 +204,18 @@ def q3(d: Dataset, window: str) -> Rows:
     return sorted(rows, key=lambda row: (row[3], row[0]))
 
 
-def q4(d: Dataset) -> Rows:
+def last_meetings(d: Dataset) -> dict[str, datetime]:
+    """Account -> the time of its latest executive meeting."""
     meetings: dict[str, datetime] = {}
     for event in d.events:
         if event.event_type == "executive_meeting_held":
             meetings[event.account_id] = max(meetings.get(event.account_id, event.occurred_at),
                                              event.occurred_at)  # fmt: skip
+    return meetings
+
+
+def q4(d: Dataset) -> Rows:
+    meetings = last_meetings(d)
     rows = []
     for account_id in sorted({a.account_id for a in d.accounts}):
         account = d.current(account_id)
@@ -414,14 +425,6 @@ def test_the_latest_row_query_gives_every_current_value(
         row[0], row[1], row[2], row[3]))  # fmt: skip
 
 
-DRIFTING = {
-    ("sales", "days_since_executive_contact"), ("sales", "experience_score"),
-    ("overall", "experience_score"), ("overall", "worst_of_poor"),
-}  # fmt: skip
-"""KPIs that change as time passes without data leaving a window: the days since the last
-executive meeting, and the scores that weigh them."""
-
-
 def stale_cells(d: Dataset) -> set[tuple[str, str, str, str]]:
     """(account, contact point, window, KPI) whose latest value is not the core's value as of
     its partition's stream time at the end (now)."""
@@ -438,21 +441,48 @@ def stale_cells(d: Dataset) -> set[tuple[str, str, str, str]]:
     return stale
 
 
+def days_moved_since_last_event(d: Dataset) -> set[str]:
+    """Accounts whose whole days since the last executive meeting at the end differ from the
+    days as of their last sales event: only an update sent with no event keeps them true."""
+    last_sales: dict[str, datetime] = {}
+    for event in d.events:
+        if event.contact_point is ContactPoint.SALES:
+            known = last_sales.get(event.account_id, event.occurred_at)
+            last_sales[event.account_id] = max(known, event.occurred_at)
+    return {
+        account_id
+        for account_id, met in last_meetings(d).items()
+        if days_between(met, d.stream_time[d.partition(account_id)])
+        != days_between(met, last_sales[account_id])
+    }
+
+
 def test_the_latest_rows_are_true_now(stored: tuple[ChdbBackend, Dataset]) -> None:
-    """Windows that emptied or lost data since a key's last event were sent again."""
-    _, dataset = stored
-    assert {(cp, kpi) for _, cp, _, kpi in stale_cells(dataset)} <= DRIFTING
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limit: days_since_executive_contact (and the sales and overall scores) grow "
-    "with time, but a key is sent again only when data leaves one of its windows "
-    "(ContactPointState.next_change), so its latest row is true as of its as_of only",
-)
-def test_the_executive_contact_rows_are_true_now(stored: tuple[ChdbBackend, Dataset]) -> None:
+    """Windows that emptied or lost data since a key's last event, and the whole days since
+    the last executive meeting (with the sales and overall scores weighing them) that grew
+    since, were sent again: every latest value is the core's value as of now."""
     _, dataset = stored
     assert stale_cells(dataset) == set()
+
+
+def test_the_executive_contact_rows_are_true_now(stored: tuple[ChdbBackend, Dataset]) -> None:
+    """The latest ``days_since_executive_contact`` of every account and window is Q4's answer
+    as of its partition's stream time at the end: whole days since the last meeting, NULL
+    when there was none; for some accounts only an update sent with no event says so."""
+    _, dataset = stored
+    meetings = last_meetings(dataset)
+    found, expected = {}, {}
+    for (account_id, contact_point), update in latest_updates(dataset).items():
+        if contact_point != "sales":
+            continue
+        met, end = meetings.get(account_id), dataset.stream_time[dataset.partition(account_id)]
+        days = None if met is None else float(days_between(met, end))
+        found[account_id] = {w: v["days_since_executive_contact"]
+                             for w, v in update.windows.items()}  # fmt: skip
+        expected[account_id] = dict.fromkeys(update.windows, days)
+    assert len({v["30d"] for v in expected.values()}) >= 3, "the dataset must make it matter"
+    assert len(days_moved_since_last_event(dataset)) >= 2, "the dataset must make it matter"
+    assert found == expected
 
 
 # --- the Grafana dashboard -------------------------------------------------------------------

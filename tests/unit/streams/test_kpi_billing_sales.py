@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from schemas.touchpoints import ContactPoint
 from streams.kpis import ContactPointState, KpiConfig
 from tests.unit.streams.test_kpi_events import at, event
@@ -95,7 +93,7 @@ def test_sales_kpis() -> None:
         "quote_turnaround_hours_avg": 4.0,  # (2 h + 6 h) / 2
         "order_confirmation_hours_avg": 1.0,  # (30 min + 90 min) / 2
         "supplier_cancellation_rate": 0.25,  # 1 supplier cancellation / 4 orders placed
-        "days_since_executive_contact": 4.5,  # day -3 00:00 -> day 1 12:00
+        "days_since_executive_contact": 4.0,  # day -3 00:00 -> day 1 12:00: 4.5 d, 4 whole
     }
 
 
@@ -107,6 +105,25 @@ def test_executive_contact_is_kept_beyond_every_window() -> None:
     assert state.apply(event("executive_meeting_held", at(days=-1), meeting_id="m0")) == "applied"  # type: ignore[arg-type]
     as_of = at(days=60) + timedelta(hours=12)
     snapshot = state.snapshot(as_of=as_of, window="30d")
-    assert snapshot["days_since_executive_contact"] == pytest.approx(60.5)
+    assert snapshot["days_since_executive_contact"] == 60.0  # 60.5 days: 60 whole days
     assert snapshot["supplier_cancellation_rate"] is None
     assert state.too_late == 0
+
+
+def test_days_since_executive_contact_counts_whole_days() -> None:
+    met = at(hours=9, minutes=30)
+    state = state_of(ContactPoint.SALES, event("executive_meeting_held", met, meeting_id="m"))
+
+    def days(**offset: float) -> float | None:
+        return state.snapshot(as_of=met + timedelta(**offset), window="1h")[
+            "days_since_executive_contact"
+        ]
+
+    # 0 until 24 h have passed, 1 from then; never negative (a stream time before the meeting)
+    assert [days(seconds=-5), days(), days(days=1, seconds=-1), days(days=1)] == [0, 0, 0, 1]
+    assert [days(days=2, seconds=-1), days(days=2), days(days=45, hours=23)] == [1, 2, 45]
+    # the same value in every window: it is measured to as_of, not to a window's end
+    assert {w: v["days_since_executive_contact"]
+            for w, v in state.snapshots(as_of=met + timedelta(days=3, hours=20)).items()} == {
+        "1h": 3.0, "24h": 3.0, "7d": 3.0, "30d": 3.0,
+    }  # fmt: skip

@@ -201,11 +201,61 @@ def test_next_change_is_when_the_oldest_bucket_with_data_leaves_a_window() -> No
     state.apply(delivery(moment))
     as_of = int(moment.timestamp())
 
-    def epoch(**offset: float) -> int:
-        return int(at(**offset).timestamp())
-
     # The 1 h window (5-min buckets) loses the 12:00 bucket at 13:00.
     assert state.next_change(as_of=as_of) == epoch(hours=13)
     # Past that, the 24 h window (1-h buckets) loses the 12:00 bucket the next day at 12:00.
     assert state.next_change(as_of=epoch(hours=13)) == epoch(days=1, hours=12)
     assert state.next_change(as_of=as_of + 40 * 86400) is None
+
+
+def epoch(**offset: float) -> int:
+    return int(at(**offset).timestamp())
+
+
+def sales(*events: object) -> ContactPointState:
+    state = ContactPointState(contact_point=ContactPoint.SALES, config=CONFIG)
+    for item in events:
+        assert state.apply(item) == "applied"  # type: ignore[arg-type]
+    return state
+
+
+def test_next_change_is_the_next_whole_day_since_the_executive_meeting() -> None:
+    # A meeting alone fills no window: the days since it are all that changes, a day apart,
+    # counted from the meeting's time (not midnight), for as long as the state lives.
+    state = sales(event("executive_meeting_held", at(hours=9, minutes=30), meeting_id="m"))
+    assert state.next_change(as_of=epoch(hours=9, minutes=30)) == epoch(days=1, hours=9, minutes=30)
+    assert state.next_change(as_of=epoch(days=1, hours=9, minutes=29, seconds=59)) == epoch(
+        days=1, hours=9, minutes=30
+    )
+    assert state.next_change(as_of=epoch(days=1, hours=9, minutes=30)) == epoch(
+        days=2, hours=9, minutes=30
+    )
+    assert state.next_change(as_of=epoch(days=400)) == epoch(days=400, hours=9, minutes=30)
+    # at each step the KPI has just grown by one
+    for step in (1, 2, 400):
+        moment = at(days=step, hours=9, minutes=30)
+        before = moment - timedelta(seconds=1)
+        kpi = "days_since_executive_contact"
+        assert state.snapshot(as_of=before, window="30d")[kpi] == step - 1
+        assert state.snapshot(as_of=moment, window="30d")[kpi] == step
+
+
+def test_next_change_is_the_earlier_of_data_leaving_and_the_next_whole_day() -> None:
+    quote = event("quote_sent", at(hours=12, minutes=2), quote_id="q", requested_at=at(hours=11))
+    meeting = event("executive_meeting_held", at(hours=10), meeting_id="m")
+    state = sales(quote, meeting)
+    # The 1 h window loses the quote's 12:00 bucket at 13:00, before the day step (day 1 10:00)
+    assert state.next_change(as_of=epoch(hours=12, minutes=2)) == epoch(hours=13)
+    # then the day step comes before the 24 h window loses it (day 1 12:00)
+    assert state.next_change(as_of=epoch(hours=13)) == epoch(days=1, hours=10)
+    assert state.next_change(as_of=epoch(days=1, hours=10)) == epoch(days=1, hours=12)
+    # then the 7 d window (day 7 00:00) and the 30 d one (day 30) race the daily steps
+    assert state.next_change(as_of=epoch(days=1, hours=12)) == epoch(days=2, hours=10)
+    assert state.next_change(as_of=epoch(days=6, hours=10)) == epoch(days=7)
+    assert state.next_change(as_of=epoch(days=7)) == epoch(days=7, hours=10)
+    # a later meeting moves the steps: a day after it
+    state.apply(event("executive_meeting_held", at(days=7, hours=1), meeting_id="m2"))  # type: ignore[arg-type]
+    assert state.next_change(as_of=epoch(days=7, hours=1)) == epoch(days=8, hours=1)
+    # a meeting older than the last one changes nothing
+    state.apply(event("executive_meeting_held", at(days=5), meeting_id="m0"))  # type: ignore[arg-type]
+    assert state.next_change(as_of=epoch(days=7, hours=1)) == epoch(days=8, hours=1)

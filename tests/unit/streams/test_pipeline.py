@@ -827,3 +827,47 @@ def test_a_worker_that_falls_behind_the_clock_judges_age_by_its_clock_bound() ->
     worker = processor(state, idle_advance=IDLE_ADVANCE)
     outcome = worker.process(records(quiet_period_story()), now=NOW + timedelta(days=1))
     assert [a for a in outcome.alerts if a.evidence.get("kind") == "event"] == []
+
+
+def test_the_days_since_the_executive_meeting_are_sent_again_each_whole_day() -> None:
+    """With no new event, the sales update (and the account's health) is sent again when the
+    stream time reaches each whole day since the meeting, and only then; the silence rule is
+    judged on it, so a strategic account's silence fires on the 31st day by itself."""
+    state: dict[str, bytes] = {}
+    worker = TouchpointProcessor(
+        accounts=directory(ACME, GLOBEX), state=state, policy=ValidationPolicy(),
+        kpis=KpiConfig(), alert_rules=RULES, kpi_interval=0.0, idle_advance=300.0,
+    )  # fmt: skip
+    met = NOW - timedelta(days=29, hours=23)  # 30 whole days at NOW + 1 h, 31 at + 1 d 1 h
+    meeting = event("m1", "acme", "executive_meeting_held", {"meeting_id": "m"}, at=met)
+
+    def sent(outcome: BatchOutcome) -> list[tuple[str, datetime, float | None, float | None]]:
+        """(contact point, as_of, days in 30d, score in 30d) of each update."""
+        apply(state, outcome)
+        return [
+            (str(u.contact_point), u.as_of, u.windows["30d"].get("days_since_executive_contact"),
+             u.windows["30d"]["experience_score"])
+            for u in outcome.kpi_updates
+        ]  # fmt: skip
+
+    stream = NOW - timedelta(minutes=5)  # idle_advance behind the clock
+    assert sent(worker.process(records([meeting]), now=NOW)) == [
+        ("sales", stream, 29.0, 100.0), ("overall", stream, None, 100.0),
+    ]  # fmt: skip
+    # Stream time 55 min later: still 29 whole days, nothing to send.
+    assert sent(worker.tick(now=NOW + timedelta(hours=1))) == []
+    step = NOW + timedelta(hours=1)  # met + 30 days
+    assert sent(worker.tick(now=step + timedelta(minutes=5))) == [
+        ("sales", step, 30.0, 100.0), ("overall", step, None, 100.0),
+    ]  # fmt: skip
+    assert sent(worker.tick(now=step + timedelta(hours=23, minutes=59))) == []
+    day_31 = step + timedelta(days=1, minutes=2)
+    thirty_one = worker.tick(now=day_31 + timedelta(minutes=5))
+    score = pytest.approx(100 - 50 / 30)  # anchors 30 -> 100, 60 -> 50
+    assert sent(thirty_one) == [
+        ("sales", day_31, 31.0, score), ("overall", day_31, None, score),
+    ]  # fmt: skip
+    assert [(a.alert_key, a.status, a.summary) for a in thirty_one.alerts] == [
+        ("acme:sales:no_executive_contact", AlertStatus.FIRING,
+         "No executive contact for 31 days (limit 30 days)"),
+    ]  # fmt: skip
