@@ -173,6 +173,10 @@ class WorkerSettings(BaseSettings):
     data_dir: Path = Path(".kam/faust")
     kpi_interval_seconds: float = Field(default=10.0, gt=0)
     """KPI updates per account x contact point are sent at most this often."""
+    kpi_flush_keys: int = Field(default=50, ge=0)
+    """A KPI flush computes at most this many account x contact point keys per batch or timer
+    slice (about 0.5 ms each), so a flush of thousands of keys is spread over the batches
+    instead of stalling the event loop; 0: a whole flush at once."""
     kpi_stream_interval_seconds: float = Field(default=10.0, ge=0)
     """While a partition's events move its stream time (their latest event time; the clock's
     idle advance does not count), its keys get a KPI update at most once per this many seconds

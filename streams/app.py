@@ -20,7 +20,7 @@ import socket
 import ssl
 import time
 from collections import Counter
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -168,6 +168,7 @@ def create_app(
         kpi_interval=worker.kpi_interval_seconds,
         idle_advance=worker.idle_advance_seconds,
         kpi_stream_interval=worker.kpi_stream_interval_seconds,
+        kpi_flush_keys=worker.kpi_flush_keys,
     )
     exclusive = asyncio.Lock()  # a batch and the timer never interleave
 
@@ -200,8 +201,7 @@ def create_app(
         await _to_the_end(_tick())
 
     async def _tick() -> None:
-        async with exclusive:
-            await _emit(processor.tick(now=_utcnow()))
+        await _tick_through_the_flush(processor, exclusive, _emit)
 
     @app.task  # type: ignore[untyped-decorator]  # faust's task() returns a bare Callable
     async def probe_event_loop() -> None:
@@ -235,6 +235,21 @@ def create_app(
         _count(outcome)
 
     return app
+
+
+async def _tick_through_the_flush(
+    processor: TouchpointProcessor,
+    exclusive: asyncio.Lock,
+    emit: Callable[[BatchOutcome], Awaitable[None]],
+) -> None:
+    """One timer tick, then the rest of a long KPI flush a slice at a time, with the batches
+    that come meanwhile in between."""
+    while True:
+        async with exclusive:
+            await emit(processor.tick(now=_utcnow()))
+        if not processor.flushing:
+            return
+        await asyncio.sleep(0)
 
 
 async def _patiently(work: Coroutine[Any, Any, None], what: str, every: float = 5.0) -> None:

@@ -140,6 +140,7 @@ class TouchpointProcessor:
         kpi_interval: float = 10.0,
         idle_advance: float = 0.0,
         kpi_stream_interval: float = 0.0,
+        kpi_flush_keys: int = 0,
     ) -> None:
         self._accounts = accounts
         self._state = state
@@ -175,6 +176,13 @@ class TouchpointProcessor:
         with the next flush, once the updates of the last one have reached the broker."""
         self._recorded_marks: dict[int, int] = {}
         self._flushed = False
+        self._flush_keys = kpi_flush_keys
+        """Keys a batch or tick computes of a flush under way (0: the whole flush at once)."""
+        self._cycle: list[_Touched] = []
+        """The keys of the flush under way still to compute, the next one last."""
+        self._cycle_judged: set[_Touched] = set()
+        self._cycle_started = False
+        self._cycle_marks: dict[int, int] | None = None
 
     # --- batches ---------------------------------------------------------------------------
     def process(self, records: Sequence[SourceRecord], *, now: datetime) -> BatchOutcome:
@@ -281,6 +289,9 @@ class TouchpointProcessor:
             del self._partition_of[account_id]
         self._kpi_pending = {key for key in self._kpi_pending if key.partition not in gone}
         self._kpi_resend = {key for key in self._kpi_resend if key.partition not in gone}
+        self._cycle = [key for key in self._cycle if key.partition not in gone]
+        if self._cycle_marks is not None:
+            self._cycle_marks = {p: m for p, m in self._cycle_marks.items() if p not in gone}
         for partition in gone:
             self._sequences.pop(partition, None)
         self._outbox_full -= gone
@@ -440,18 +451,27 @@ class TouchpointProcessor:
 
     def _record_kpi_marks(self, outcome: BatchOutcome, tops: Mapping[int, int]) -> None:
         """After a KPI flush: record the marks of the flush before (its updates were sent, the
-        caller sends batch after batch) and remember this flush's marks for the next one."""
+        caller sends batch after batch) and remember this flush's marks for the next one.
+
+        A flush's marks are the offset watermarks of the batch it started in: every key
+        counted up to there is in it (keys touched while it runs are in the next one).
+        """
+        partitions = {*self._partition_of.values(), *tops, *self._kpi_marks} - self._held
+        marks = {p: max(tops.get(p, -1), watermark(self._state, p)) for p in partitions}
+        if self._cycle_started:
+            self._cycle_started = False
+            self._cycle_marks = marks
         if not self._flushed:
             return
         self._flushed = False
-        for partition in {*self._partition_of.values(), *tops, *self._kpi_marks} - self._held:
+        for partition in partitions:
             mark = self._kpi_marks.get(partition)
             if mark is not None and self._recorded_marks.get(partition) != mark:
                 outcome.state_writes[partition][kpi_mark_key(partition)] = str(mark).encode()
                 self._recorded_marks[partition] = mark
-            self._kpi_marks[partition] = max(
-                tops.get(partition, -1), watermark(self._state, partition)
-            )
+        started = self._cycle_marks if self._cycle_marks is not None else marks
+        self._cycle_marks = None
+        self._kpi_marks.update({p: m for p, m in started.items() if p in partitions})
 
     def windows_as_of(
         self, partition: int, account_id: str, contact_point: str, as_of: datetime
@@ -500,6 +520,11 @@ class TouchpointProcessor:
         raw = self._state.get(outbox_key(partition))
         return orjson.loads(raw) if raw is not None else {"seq": 0, "alerts": []}
 
+    @property
+    def flushing(self) -> bool:
+        """Whether a KPI flush is under way, with keys left for the next batch or tick."""
+        return bool(self._cycle)
+
     def _due_kpis(
         self,
         now: datetime,
@@ -508,65 +533,99 @@ class TouchpointProcessor:
         """Every ``kpi_interval`` s, for each key touched since the last time: its KPI update,
         its account's health, and the snapshots the KPI alert rules need (computed once).
 
-        Event-level alerts do not wait for this; KPI rules judge trends, not single events.
+        A flush of many keys is spread over batches and ticks, ``kpi_flush_keys`` keys at a
+        time, so it never stalls the event loop for long. Event-level alerts do not wait for
+        this; KPI rules judge trends, not single events.
         """
         self._kpi_pending.update(touched)
+        if not self._cycle and not self._start_kpi_flush(now):
+            return [], []
+        return self._flush_kpi_slice(now, touched)
+
+    def _start_kpi_flush(self, now: datetime) -> bool:
+        """Take the keys due now into a new flush (``False``: none is due yet)."""
         clock = time.monotonic()
         if clock < self._next_kpi_flush:
-            return [], []
+            return False
         self._kpi_pending |= self._expired(now)
         self._held = self._held_partitions({k.partition for k in self._kpi_pending}, now)
         judged = {k for k in self._kpi_pending if k.partition not in self._held}
         due = judged | {k for k in self._kpi_resend if k.partition not in self._held}
         if not due:  # nothing to send; record the marks of the last flush if not done yet
             self._flushed = self._flushed or self._kpi_marks != self._recorded_marks
-            return [], []
+            return False
         self._next_kpi_flush = clock + self._kpi_interval
-        self._flushed = True
+        self._cycle = sorted(due, key=lambda k: (k.account_id, k.contact_point), reverse=True)
+        self._cycle_judged = judged
+        self._cycle_started = True
+        self._kpi_pending -= due  # touched again meanwhile: pending for the next flush
+        self._kpi_resend -= due
+        return True
+
+    def _flush_kpi_slice(
+        self, now: datetime, touched: Mapping[_Touched, _Rolled]
+    ) -> tuple[list[KpiUpdate], list[KpiSnapshot]]:
+        """The next keys of the flush under way (an account's keys stay together)."""
         updates: list[KpiUpdate] = []
         snapshots: list[KpiSnapshot] = []
         computed: dict[_Touched, _Computed] = {}
-        for key in sorted(due, key=lambda k: (k.account_id, k.contact_point)):
-            state, counted = touched.get(key) or self._stored(key)
-            as_of = self.stream_now(key.partition, now)
-            if state.hwm is None or as_of is None:
-                continue  # nothing counted yet (e.g. only events from too far ahead)
-            # The account as it was at the stream time, whatever the order of its events.
-            context = self._accounts.context(key.account_id, at=as_of)
-            windows = self._windows(state, key.contact_point, as_of)
-            computed[key] = _Computed(as_of, windows, counted)
-            self._schedule(key, state, as_of)
-            updates.append(
-                KpiUpdate(
-                    account_id=key.account_id,
-                    contact_point=key.contact_point,
-                    tier=context.tier,
-                    as_of=as_of,
-                    computed_at=now,
-                    windows=windows,
-                    window_bounds=self._bounds(as_of),
-                    counted_offset=counted,
-                )
-            )
-            if key in judged and (
-                context.tier in ALERTING_TIERS or self._book.tracks(key.account_id)
-            ):
-                snapshots += [
-                    KpiSnapshot(
-                        account_id=key.account_id,
-                        account=context,
-                        contact_point=key.contact_point,
-                        window=window,
-                        values=values,
-                        as_of=as_of,
-                    )
-                    for window, values in windows.items()
-                ]
+        taken = 0
+        while self._cycle:
+            key = self._cycle.pop()
+            taken += 1
+            flushed = self._flush_key(key, now, touched)
+            if flushed is not None:
+                computed[key], update, judged = flushed
+                updates.append(update)
+                snapshots += judged
+            budget_spent = self._flush_keys and taken >= self._flush_keys
+            if budget_spent and (not self._cycle or self._cycle[-1].account_id != key.account_id):
+                break
         for partition, account_id in sorted({(k.partition, k.account_id) for k in computed}):
             updates.append(self._account_health(partition, account_id, now, computed))
-        self._kpi_pending -= due
-        self._kpi_resend -= due
+        if not self._cycle:
+            self._flushed = True  # complete: its marks are recorded at the end of the batch
+            self._cycle_judged = set()
         return updates, snapshots
+
+    def _flush_key(
+        self, key: _Touched, now: datetime, touched: Mapping[_Touched, _Rolled]
+    ) -> tuple[_Computed, KpiUpdate, list[KpiSnapshot]] | None:
+        """One key's windows, its KPI update and, when KPI rules judge it, its snapshots
+        (``None``: nothing counted yet, e.g. only events from too far ahead)."""
+        state, counted = touched.get(key) or self._stored(key)
+        as_of = self.stream_now(key.partition, now)
+        if state.hwm is None or as_of is None:
+            return None
+        # The account as it was at the stream time, whatever the order of its events.
+        context = self._accounts.context(key.account_id, at=as_of)
+        windows = self._windows(state, key.contact_point, as_of)
+        self._schedule(key, state, as_of)
+        update = KpiUpdate(
+            account_id=key.account_id,
+            contact_point=key.contact_point,
+            tier=context.tier,
+            as_of=as_of,
+            computed_at=now,
+            windows=windows,
+            window_bounds=self._bounds(as_of),
+            counted_offset=counted,
+        )
+        judged = key in self._cycle_judged and (
+            context.tier in ALERTING_TIERS or self._book.tracks(key.account_id)
+        )
+        snapshots = [
+            KpiSnapshot(
+                account_id=key.account_id,
+                account=context,
+                contact_point=key.contact_point,
+                window=window,
+                values=values,
+                as_of=as_of,
+            )
+            for window, values in (windows.items() if judged else ())
+        ]
+        return _Computed(as_of, windows, counted), update, snapshots
 
     def _held_partitions(self, partitions: set[int], now: datetime) -> set[int]:
         """Partitions whose KPI updates wait: their events moved the stream time less than

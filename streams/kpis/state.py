@@ -153,16 +153,21 @@ class ContactPointState:
         sums = [0] * k
         hists: list[dict[int, int]] = [{} for _ in self._hists[tier]]
         if self.hwm is not None:
-            last = as_of // granularity
-            newest = self.hwm // granularity
-            counts = self._counts[tier]
-            for index in range(max(last - width, newest - slots) + 1, min(last, newest) + 1):
-                slot = index % slots
-                row = counts[slot * k : slot * k + k]
-                sums = [a + b for a, b in zip(sums, row, strict=True)]
+            last, newest = as_of // granularity, self.hwm // granularity
+            first = max(last - width, newest - slots) + 1
+            held = min(last, newest) - first + 1  # buckets in the window, at most ``slots``
+            if held > 0:
+                start, counts = first % slots, self._counts[tier]
+                # The window's rows are one run of the ring, or two when it wraps around.
+                runs = [counts[start * k : min(start + held, slots) * k]]
+                if start + held > slots:
+                    runs.append(counts[: (start + held - slots) * k])
+                sums = [sum(sum(run[c::k]) for run in runs) for c in range(k)]
                 for merged, hist in zip(hists, self._hists[tier], strict=True):
-                    for bin_index, count in hist.get(slot, {}).items():
-                        merged[bin_index] = merged.get(bin_index, 0) + count
+                    for slot, bins in hist.items():
+                        if (slot - start) % slots < held:
+                            for bin_index, count in bins.items():
+                                merged[bin_index] = merged.get(bin_index, 0) + count
         return Totals(sums, hists, as_of, self.last_executive_at)
 
     def next_change(self, *, as_of: int) -> int | None:

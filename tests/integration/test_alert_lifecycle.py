@@ -53,6 +53,9 @@ def test_fire_no_repeat_repeat_resolve(pipeline: Pipeline) -> None:
             "KAM_ALERTS_RULES_PATH": str(rules),
             "KAM_WORKER_TICK_SECONDS": "0.5",
             "KAM_WORKER_DATA_DIR": str(pipeline.workdir / "w"),
+            # The lifecycle runs on stream time; with no new event only the clock bound moves
+            # it (the fixture's workers run on event time only).
+            "KAM_WORKER_IDLE_ADVANCE_SECONDS": "300",
         },
     )
     acme = Account(account_id="acme", name="Acme", tier=AccountTier.STRATEGIC, kam_owner="ana")
@@ -89,6 +92,9 @@ def test_fire_no_repeat_repeat_resolve(pipeline: Pipeline) -> None:
         timeout=60,
         what="the alert to resolve",
         alive=[worker],
+        details=lambda: "alerts: " + repr(
+            [(a.status, a.evidence["transition"], a.updated_at) for a in _alerts_of(pipeline, KEY)]
+        ),
     )
     assert [(a.status, a.evidence["transition"]) for a in states] == [
         ("firing", "new"),

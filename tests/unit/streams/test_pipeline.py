@@ -125,6 +125,7 @@ def processor(
     accounts: AccountDirectory | None = None,
     kpi_interval: float = 0.0,
     idle_advance: float = 0.0,
+    kpi_flush_keys: int = 0,
 ) -> TouchpointProcessor:
     return TouchpointProcessor(
         accounts=accounts or directory(ACME, GLOBEX),
@@ -134,6 +135,7 @@ def processor(
         alert_rules=RULES,
         kpi_interval=kpi_interval,
         idle_advance=idle_advance,
+        kpi_flush_keys=kpi_flush_keys,
     )
 
 
@@ -726,6 +728,82 @@ def test_a_new_owner_sends_again_the_kpi_updates_not_known_to_have_reached_the_b
     later = processor(state)
     later.load([P])
     assert later.tick(now=NOW).kpi_updates == []
+
+
+def many_keys() -> list[bytes]:
+    """Seven keys: acme's logistics and support, and one support key for five more accounts."""
+    hour_ago = NOW - timedelta(hours=1)
+    return [
+        delivery("d1", at=hour_ago),
+        csat("c1", "acme", 5, at=hour_ago),
+        *(csat(f"c-{n}", f"account-{n}", n, at=hour_ago) for n in range(1, 6)),
+    ]
+
+
+def kpi_values(updates: Sequence[KpiUpdate]) -> dict[tuple[str, str], Any]:
+    return {(u.account_id, str(u.contact_point)): (u.as_of, u.windows) for u in updates}
+
+
+def test_a_kpi_flush_is_spread_over_batches_and_ticks_a_few_keys_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pipeline, "time", SimpleNamespace(monotonic=lambda: 100.0))
+    whole = processor({}, kpi_interval=10.0).process(records(many_keys()), now=NOW)
+    state: dict[str, bytes] = {}
+    worker = processor(state, kpi_interval=10.0, kpi_flush_keys=2)
+    outcome = worker.process(records(many_keys()), now=NOW)
+    apply(state, outcome)
+    # The flush goes on at each tick, though its interval has not passed since it started.
+    sent, slices = list(outcome.kpi_updates), [names(outcome.kpi_updates)]
+    while worker.flushing:
+        tick = worker.tick(now=NOW)
+        apply(state, tick)
+        sent += tick.kpi_updates
+        slices.append(names(tick.kpi_updates))
+    # Two keys per slice, but an account's keys stay together (with its health).
+    assert slices == [
+        ["account-1/support", "account-2/support", "account-1/overall", "account-2/overall"],
+        ["account-3/support", "account-4/support", "account-3/overall", "account-4/overall"],
+        [
+            "account-5/support",
+            "acme/logistics",
+            "acme/support",
+            "account-5/overall",
+            "acme/overall",
+        ],
+    ]
+    assert kpi_values(sent) == kpi_values(whole.kpi_updates)
+    assert worker.tick(now=NOW).kpi_updates == []  # the next flush waits for its interval
+
+
+def names(updates: Sequence[KpiUpdate]) -> list[str]:
+    return [f"{u.account_id}/{u.contact_point}" for u in updates]
+
+
+def test_the_marks_of_a_spread_flush_are_those_of_the_batch_it_started_in() -> None:
+    """A key counted before a flush starts is in it; its mark is recorded (as delivered) once
+    the next flush completes, so a crash before then makes the next owner send it again."""
+    state: dict[str, bytes] = {}
+    worker = processor(state, kpi_flush_keys=2)
+    apply(state, worker.process(records(many_keys()), now=NOW))  # offsets 0..6, 3 slices
+    late = csat("c-late", "account-9", 3, at=NOW - timedelta(minutes=30))
+    apply(state, worker.process(records([late], first_offset=7), now=NOW))  # 2nd slice
+    while worker.flushing:
+        apply(state, worker.tick(now=NOW))
+    assert kpi_mark_key(P) not in state  # the first flush: nothing known delivered yet
+    crashed = processor(state)
+    crashed.load([P])
+    assert len(per_contact_point(crashed.tick(now=NOW))) == 8  # every key is sent again
+    # The next flush takes account-9 (counted at offset 7, after the first flush started)
+    # and, once complete, records the first flush's mark: offset 6.
+    apply(state, worker.tick(now=NOW))
+    assert not worker.flushing
+    assert int(state[kpi_mark_key(P)]) == 6
+    later = processor(state)
+    later.load([P])
+    assert [(u.account_id, u.counted_offset) for u in per_contact_point(later.tick(now=NOW))] == [
+        ("account-9", 7)
+    ]
 
 
 def test_windows_end_at_the_stream_time_and_slide_with_the_clock_while_quiet() -> None:
