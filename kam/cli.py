@@ -27,6 +27,7 @@ from kam.errors import KamError
 from kam.preflight import ConfigFile
 from kam.settings import (
     AlertingSettings,
+    BoardSettings,
     ClickHouseSettings,
     KafkaSettings,
     KpiSettings,
@@ -183,7 +184,42 @@ def _notify(args: argparse.Namespace) -> int:
         group_id=settings.group_id,
         stop=_stop_on_signal(),
         metrics_settings=MetricsSettings(),
+        board_url=BoardSettings().base_url(),
     )
+    return 0
+
+
+def _board(args: argparse.Namespace) -> int:
+    if args.hash_password:
+        return _hash_password()
+    from sinks.board.server import board_context, run_board
+
+    board = board_context(
+        settings=BoardSettings(),
+        clickhouse=ClickHouseSettings(),
+        kafka=KafkaSettings(),
+        topics=TopicSettings(),
+        kpi_config_path=KpiSettings().config_path,
+        alert_rules_path=AlertingSettings().rules_path,
+        tiering_path=TieringSettings().config_path,
+    )
+    run_board(board, stop=_stop_on_signal())
+    return 0
+
+
+def _hash_password() -> int:
+    """``kam board --hash-password``: a password from stdin (or a prompt) as a scrypt hash."""
+    import getpass
+
+    from sinks.board.auth import hash_password
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("board password: ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise preflight.PreflightError("no password given on stdin: nothing to hash")
+    print(hash_password(password))
     return 0
 
 
@@ -404,6 +440,18 @@ def build_parser() -> argparse.ArgumentParser:
         "run the alert notifier until SIGTERM",
         needs=(_routing, *kafka),
         service=True,
+    )
+    board = command(
+        "board",
+        _board,
+        "serve the account health board (portfolio and account pages) until SIGTERM",
+        needs=(_alert_rules, _kpi_config, _tiering, _clickhouse),
+        service=True,
+    )
+    board.add_argument(
+        "--hash-password",
+        action="store_true",
+        help="print the scrypt hash of a password read from stdin (for KAM_BOARD_USERS)",
     )
     command("topics", _topics, "create the pipeline's topics if they do not exist", needs=kafka)
     schemas = command("schemas", _schemas, "write the JSON Schema files of the event catalogue")
