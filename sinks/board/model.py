@@ -190,34 +190,37 @@ class PortfolioView:
     descending: bool = False
 
 
-def _sort_value(row: PortfolioRow, key: str) -> tuple[Any, ...]:
+def _sort_value(row: PortfolioRow, key: str) -> tuple[bool, tuple[Any, ...]]:
+    """(no value to sort by, the value)."""
     if key in (OVERALL, *CONTACT_POINTS):
         value = row.scores[key].value
-        return (value is None, value or 0.0)
+        return value is None, (value,)
     if key == "alerts":
-        return (False, tuple(row.alerts[s] for s in SEVERITIES))
-    if key == "worst":  # worst-of poor first, then lowest overall score
+        return False, tuple(row.alerts[s] for s in SEVERITIES)
+    if key == "worst":  # worst-of poor first, then the lowest overall score
         overall = row.scores[OVERALL].value
-        return (not row.worst_of_poor, overall is None, overall or 0.0)
+        return overall is None and not row.worst_of_poor, (not row.worst_of_poor, overall or 0.0)
     text = {"name": row.name, "owner": row.owner, "tier": row.tier}[key]
-    return (text is None, (text or "").casefold())
+    return text is None, ((text or "").casefold(),)
 
 
 def select_rows(rows: Sequence[PortfolioRow], view: PortfolioView) -> list[PortfolioRow]:
-    """Rows matching the filters, sorted (ties by account id; no value always last).
+    """Rows matching the filters, sorted (ties by account id; rows without a value last).
 
     With a contact point, only accounts with a score there are kept.
     """
-    kept = [
-        row for row in rows
-        if (view.owner is None or row.owner == view.owner)
-        and (view.tier is None or row.tier == view.tier)
-        and (view.contact_point is None or row.scores[view.contact_point].value is not None)
-    ]
-    kept.sort(key=lambda row: row.account_id)
-    missing = [row for row in kept if _sort_value(row, view.sort)[0] is True]
-    present = [row for row in kept if _sort_value(row, view.sort)[0] is not True]
-    present.sort(key=lambda row: _sort_value(row, view.sort)[1:], reverse=view.descending)
+    kept = sorted(
+        (
+            row for row in rows
+            if (view.owner is None or row.owner == view.owner)
+            and (view.tier is None or row.tier == view.tier)
+            and (view.contact_point is None or row.scores[view.contact_point].value is not None)
+        ),
+        key=lambda row: row.account_id,
+    )
+    present = [row for row in kept if not _sort_value(row, view.sort)[0]]
+    missing = [row for row in kept if _sort_value(row, view.sort)[0]]
+    present.sort(key=lambda row: _sort_value(row, view.sort)[1], reverse=view.descending)
     return present + missing
 
 

@@ -19,7 +19,7 @@ from sinks.board.app import build_app
 from sinks.board.auth import Credentials, load_credentials
 from sinks.board.exceptions import BoardError
 from sinks.board.pages import BoardContext
-from sinks.board.store import BoardStore
+from sinks.board.store import STORE_WAIT_SECONDS, BoardStore
 from streams.alerting import load_alert_rules
 from streams.kpis import load_kpi_config
 
@@ -37,11 +37,12 @@ def board_context(
     alert_rules_path: Path,
     tiering_path: Path,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    store_wait: float = STORE_WAIT_SECONDS,
 ) -> BoardContext:
     """What the pages read: the store and the same configuration files the pipeline uses."""
     return BoardContext(
         settings=settings,
-        store=BoardStore(clickhouse),
+        store=BoardStore(clickhouse, wait=store_wait),
         kpi_config=load_kpi_config(kpi_config_path),
         alert_rules=load_alert_rules(alert_rules_path),
         tiering=load_tiering_config(tiering_path),

@@ -73,7 +73,7 @@ def kpi_rows() -> list[tuple[Any, ...]]:
     for days, value in ((40, 55.0), (10, 80.0), (5, 72.0), (2, 70.0)):
         rows.append(kpi("acme", "overall", "30d", "experience_score", value, as_of=at(days=days)))
     rows += [
-        kpi("acme", "logistics", "7d", "otif", 0.8125, as_of=at(hours=1)),
+        kpi("acme", "logistics", "7d", "otif", 0.813, as_of=at(hours=1)),
         kpi("acme", "logistics", "30d", "otif", 0.9, as_of=at(hours=1)),
         kpi("acme", "logistics", "30d", "otif", 0.97, as_of=at(days=3)),  # superseded
         kpi("acme", "logistics", "24h", "otif", None, as_of=at(hours=1)),  # no data in 24h now
@@ -99,7 +99,7 @@ def alert_rows() -> list[tuple[Any, ...]]:
         alert_row(otif, "warning", "firing", started=at(days=2), updated=at(days=2),
                   summary="OTIF below target"),
         alert_row(otif, "critical", "firing", started=at(days=2), updated=at(hours=3),
-                  summary="OTIF 81.25% below 95%"),
+                  summary="OTIF 81.3% below 95%"),
         alert_row(csat, "warning", "firing", started=at(days=4), updated=at(days=4),
                   summary="CSAT 1 of 5"),
         alert_row(csat, "warning", "resolved", started=at(days=4), updated=at(days=3),
