@@ -14,9 +14,7 @@ import pytest
 from kam.settings import BoardSettings, ClickHouseSettings, KafkaSettings, TopicSettings
 from sinks.board.auth import Credentials
 from sinks.board.server import BoardServer, board_context
-from sinks.chdb_backend import ChdbBackend
-from sinks.query_endpoint import QueryEndpoint, endpoint_file
-from tests.unit.board.seed import NOW, seed
+from tests.unit.board.seed import NOW, seeded_endpoint
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -40,14 +38,8 @@ def get(url: str, headers: dict[str, str] | None = None, method: str = "GET") ->
 @pytest.fixture(scope="module")
 def seeded_chdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A seeded chdb directory owned by this process, its SQL endpoint announced (read-only)."""
-    path = tmp_path_factory.mktemp("board") / "chdb"  # per module: one chdb session at a time
-    owner = ChdbBackend(path=path, database="kam")
-    seed(owner)
-    endpoint = QueryEndpoint(store=owner.reader(), port=0, announce=endpoint_file(path))
-    endpoint.start()
-    yield path
-    endpoint.stop()
-    owner.close()
+    with seeded_endpoint(tmp_path_factory.mktemp("board") / "chdb") as path:  # one per module
+        yield path
 
 
 BoardFactory = Callable[..., BoardServer]

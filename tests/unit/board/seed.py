@@ -7,6 +7,7 @@ follows from the rows below (the board's clock is pinned to NOW).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import orjson
 
 from sinks.chdb_backend import ChdbBackend
 from sinks.migrate import apply_migrations
+from sinks.query_endpoint import QueryEndpoint, endpoint_file
 from sinks.rows import COLUMNS
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
@@ -135,10 +137,18 @@ def seed(store: ChdbBackend) -> None:
         store.insert(table, COLUMNS[table], rows, dedup_token=None)
 
 
-def seeded_store(path: Path) -> Iterator[ChdbBackend]:
-    store = ChdbBackend(path=path, database="kam")
+@contextmanager
+def seeded_endpoint(path: Path) -> Iterator[Path]:
+    """``path`` seeded and owned by this process, its SQL endpoint announced (read-only), as
+    a running sink serves it; one chdb directory per process may be open at a time."""
+    owner = ChdbBackend(path=path, database="kam")
     try:
-        seed(store)
-        yield store
+        seed(owner)
+        endpoint = QueryEndpoint(store=owner.reader(), port=0, announce=endpoint_file(path))
+        endpoint.start()
+        try:
+            yield path
+        finally:
+            endpoint.stop()
     finally:
-        store.close()
+        owner.close()
