@@ -363,6 +363,8 @@ def _demo(args: argparse.Namespace) -> int:
             accounts=args.accounts,
             seed=args.seed,
             workdir=args.workdir,
+            board_port=args.board_port,
+            board_seconds=args.board_seconds,
         )
     )
 
@@ -394,6 +396,21 @@ def _add_simulation_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=0.0,
         help="share of invalid messages (dead-letter demo)",
+    )
+
+
+def _add_demo_arguments(demo: argparse.ArgumentParser) -> None:
+    demo.add_argument("--duration", type=float, default=30.0, help="seconds of events")
+    demo.add_argument("--rate", type=float, default=200.0, help="events/s")
+    demo.add_argument("--accounts", type=int, default=60, help="number of accounts")
+    demo.add_argument("--seed", type=int, default=7, help="simulation seed")
+    demo.add_argument("--workdir", type=Path, default=Path(".kam/demo"), help="demo data")
+    demo.add_argument("--board-port", type=int, default=0, help="the board's port (0: free)")
+    demo.add_argument(
+        "--board-seconds",
+        type=float,
+        default=3.0,
+        help="how long the board stays up without a terminal (with one: until Enter)",
     )
 
 
@@ -464,11 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
         needs=(_alert_rules, _kpi_config, _clickhouse, _external_broker),
         service=True,
     )
-    demo.add_argument("--duration", type=float, default=30.0, help="seconds of events")
-    demo.add_argument("--rate", type=float, default=200.0, help="events/s")
-    demo.add_argument("--accounts", type=int, default=60, help="number of accounts")
-    demo.add_argument("--seed", type=int, default=7, help="simulation seed")
-    demo.add_argument("--workdir", type=Path, default=Path(".kam/demo"), help="demo data")
+    _add_demo_arguments(demo)
 
     _add_simulation_arguments(
         command(
