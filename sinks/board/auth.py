@@ -121,7 +121,7 @@ def load_credentials(settings: BoardSettings) -> Credentials:
         users = parse_users(settings.users.get_secret_value(), source="KAM_BOARD_USERS")
     elif settings.users_file:
         text = _read(settings.users_file, "users file")
-        users = parse_users(text, source=str(settings.users_file))
+        users = parse_users(text, source=f"the board's users file {settings.users_file}")
     credentials = Credentials(token_sha256=token_digest(token) if token else None, users=users)
     if not credentials.required and not settings.loopback:
         raise BoardConfigError(
