@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 import pygal
 from pygal.style import Style
@@ -37,12 +38,18 @@ def data_uri(svg: str | bytes) -> str:
 
 def sparkline(points: Sequence[TrendPoint]) -> str:
     """A 0-100 sparkline of a daily score series, as a data URI."""
+    return _sparkline(tuple(p.value for p in points))
+
+
+@lru_cache(maxsize=4096)
+def _sparkline(values: tuple[float | None, ...]) -> str:
+    """pygal takes about 25 ms per chart; most series are the same from one load to the next."""
     chart = pygal.Line(
         style=_STYLE, range=(0, 100), width=160, height=36, show_dots=False,
         stroke_style={"width": 3}, js=[], disable_xml_declaration=True, no_prefix=True,
         allow_interruptions=True,
     )
-    chart.add("overall", [p.value for p in points])
+    chart.add("overall", list(values))
     return data_uri(chart.render_sparkline(width=160, height=36))
 
 
