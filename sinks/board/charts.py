@@ -30,6 +30,11 @@ _STYLE = Style(
     colors=tuple(COLOURS.values()),
 )
 
+_SPARK_STYLE = Style(
+    background="transparent", plot_background="transparent",
+    colors=(COLOURS["overall"], COLOURS["overall"]),
+)
+
 
 def data_uri(svg: str | bytes) -> str:
     raw = svg.encode() if isinstance(svg, str) else svg
@@ -45,11 +50,13 @@ def sparkline(points: Sequence[TrendPoint]) -> str:
 def _sparkline(values: tuple[float | None, ...]) -> str:
     """pygal takes about 25 ms per chart; most series are the same from one load to the next."""
     chart = pygal.Line(
-        style=_STYLE, range=(0, 100), width=160, height=36, show_dots=False,
-        stroke_style={"width": 3}, js=[], disable_xml_declaration=True, no_prefix=True,
-        allow_interruptions=True,
+        style=_SPARK_STYLE, range=(0, 100), width=160, height=36, stroke_style={"width": 3},
+        js=[], disable_xml_declaration=True, no_prefix=True, allow_interruptions=True,
     )
-    chart.add("overall", list(values))
+    chart.add("overall", list(values), show_dots=False)
+    # the latest value as a dot, so that a series of a single day (a new account) shows too
+    last: list[float | None] = [None] * (len(values) - 1) + [values[-1]] if values else []
+    chart.add("now", last, show_dots=True, dots_size=3)
     return data_uri(chart.render_sparkline(width=160, height=36))
 
 
