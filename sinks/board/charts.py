@@ -55,7 +55,9 @@ def _sparkline(values: tuple[float | None, ...]) -> str:
     )
     chart.add("overall", list(values), show_dots=False)
     # the latest value as a dot, so that a series of a single day (a new account) shows too
-    last: list[float | None] = [None] * (len(values) - 1) + [values[-1]] if values else []
+    last: list[float | None] = [None] * len(values)
+    if values:
+        last[-1] = values[-1]
     chart.add("now", last, show_dots=True, dots_size=3)
     return data_uri(chart.render_sparkline(width=160, height=36))
 
