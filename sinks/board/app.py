@@ -109,8 +109,10 @@ async def _login(request: web.Request, handler: Handler) -> web.StreamResponse:
         return refusal
     response = await handler(request)
     if verdict.set_cookie is not None:
+        public = request.app[BOARD_KEY].settings.public_url or ""
+        secure = request.secure or public.startswith("https://")  # TLS at a proxy
         response.set_cookie(TOKEN_COOKIE, verdict.set_cookie, httponly=True, samesite="Strict",
-                            secure=request.secure, path="/")
+                            secure=secure, path="/")
     return response
 
 

@@ -107,7 +107,7 @@ def test_token_over_http(board: BoardFactory) -> None:
     assert first.status == 200
     cookie = first.headers["Set-Cookie"]
     assert cookie.startswith(f"{TOKEN_COOKIE}={token_digest(TOKEN)};")
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
     assert get(url + "/", {"Cookie": f"{TOKEN_COOKIE}={token_digest(TOKEN)}"}).status == 200
     assert get(url + "/healthz").status == 200  # liveness shows no data
 
@@ -124,3 +124,11 @@ def test_basic_auth_over_http(board: BoardFactory) -> None:
 
 def test_open_board_needs_no_login(board: BoardFactory) -> None:
     assert get(board().url + "/").status == 200
+
+
+def test_token_cookie_is_secure_behind_a_tls_proxy(board: BoardFactory) -> None:
+    settings = BoardSettings(port=0, public_url="https://kam-board.example.com")
+    url = board(settings=settings, credentials=Credentials(token_sha256=token_digest(TOKEN))).url
+    first = get(url + f"/?token={TOKEN}")
+    assert first.status == 200
+    assert "Secure" in first.headers["Set-Cookie"]
