@@ -33,6 +33,7 @@ ACCOUNTS: dict[str, tuple[str, str, str | None, str | None, float, dict[str, Any
     "initech": ("Initech", "key", "ana", "iberia", 55.0, {}),
     "hooli": ("Hooli", "key", None, None, 50.0, {}),
     "umbrella": ("Umbrella", "standard", "carl", "dach", 20.0, {}),
+    "umbrella/eu 2": ("Umbrella EU", "standard", "carl", "dach", 21.0, {}),
 }
 
 

@@ -195,3 +195,17 @@ def test_security_headers(board: BoardFactory) -> None:
     assert "default-src 'none'" in csp and "script" not in csp  # so no script may run
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
     assert "<script" not in answer.body
+
+
+def test_a_standard_account_and_an_id_with_a_slash(board: BoardFactory) -> None:
+    url = board().url
+    standard = parse(get(url + "/accounts/umbrella").body)
+    assert standard.find("strong", class_="tier").text == "standard"
+    assert [row.attrs["data-alert"] for row in standard.find("table", id="open-alerts")
+            .find_all("tr") if "data-alert" in row.attrs] == ["umbrella:sales:x"]
+    assert standard.find("p", id="tier-reason").text.startswith("score 0.00 < key threshold")
+    answer = get(url + "/accounts/" + quote("umbrella/eu 2", safe=""))
+    assert answer.status == 200, answer.body
+    page = parse(answer.body)
+    assert page.find("h1", id="account-name").text == "Umbrella EU (umbrella/eu 2)"
+    assert 'href="/sql/account?account=umbrella%2Feu+2"' in answer.body
