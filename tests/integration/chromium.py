@@ -36,6 +36,8 @@ def chromium_binary() -> str | None:
 class PageLoad:
     url: str
     dom: str
+    broken_images: list[str]
+    """``src`` (first 60 characters) of every image the browser could not decode."""
     errors: list[str] = field(default_factory=list)
     screenshot: Path | None = None
 
@@ -84,12 +86,13 @@ class Chromium:
                 self._process.wait(timeout=10)
 
     def load(self, url: str, *, screenshot: Path | None = None,
-             headers: dict[str, str] | None = None) -> PageLoad:
-        """Open ``url`` in a new tab, wait for its load event, and report what happened."""
-        return asyncio.run(self._load(url, screenshot, headers or {}))
+             headers: dict[str, str] | None = None, javascript: bool = True) -> PageLoad:
+        """Open ``url`` in a new tab, wait for its load event, and report what happened
+        (with ``javascript=False`` the page's scripts are disabled, as some readers have it)."""
+        return asyncio.run(self._load(url, screenshot, headers or {}, javascript))
 
     async def _load(self, url: str, screenshot: Path | None,
-                    headers: dict[str, str]) -> PageLoad:
+                    headers: dict[str, str], javascript: bool) -> PageLoad:
         base = f"http://127.0.0.1:{self.port}"
         async with aiohttp.ClientSession() as session:
             async with session.put(f"{base}/json/new?about:blank") as response:
@@ -97,14 +100,14 @@ class Chromium:
             try:
                 async with session.ws_connect(target["webSocketDebuggerUrl"],
                                               max_msg_size=0) as ws:
-                    return await _drive(ws, url, screenshot, headers)
+                    return await _drive(ws, url, screenshot, headers, javascript)
             finally:
                 async with session.get(f"{base}/json/close/{target['id']}"):
                     pass
 
 
 async def _drive(ws: aiohttp.ClientWebSocketResponse, url: str, screenshot: Path | None,
-                 headers: dict[str, str]) -> PageLoad:
+                 headers: dict[str, str], javascript: bool) -> PageLoad:
     ids = iter(range(1, 1_000_000))
     errors: list[str] = []
     loaded = asyncio.Event()
@@ -140,12 +143,18 @@ async def _drive(ws: aiohttp.ClientWebSocketResponse, url: str, screenshot: Path
             await call(f"{domain}.enable")
         if headers:
             await call("Network.setExtraHTTPHeaders", headers=headers)
+        if not javascript:
+            await call("Emulation.setScriptExecutionDisabled", value=True)
         await call("Page.navigate", url=url)
         await asyncio.wait_for(loaded.wait(), LOAD_TIMEOUT)
         await asyncio.sleep(0)  # let events queued with the load event arrive
         result = await call("Runtime.evaluate", expression="document.documentElement.outerHTML",
                             returnByValue=True)
-        page = PageLoad(url=url, dom=result["result"]["value"], errors=errors)
+        broken = await call("Runtime.evaluate", returnByValue=True, expression=(
+            "Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))"
+            ".map(i => i.src.slice(0, 60))"))
+        page = PageLoad(url=url, dom=result["result"]["value"],
+                        broken_images=broken["result"]["value"], errors=errors)
         if screenshot is not None:
             shot = await call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
             screenshot.write_bytes(base64.b64decode(shot["data"]))

@@ -59,6 +59,7 @@ def _board(seeded: Path, kafka: KafkaSettings | None, topics: TopicSettings,
 
 def _clean(page: PageLoad) -> PageLoad:
     assert page.errors == [], page.errors
+    assert page.broken_images == [], page.broken_images
     assert page.screenshot is not None and page.screenshot.stat().st_size > 10_000
     return page
 
@@ -78,6 +79,8 @@ def test_both_pages_in_chromium(
         portfolio = _clean(browser.load(server.url + "/", screenshot=tmp_path / "portfolio.png"))
         account = _clean(browser.load(server.url + "/accounts/acme",
                                       screenshot=tmp_path / "account.png"))
+        no_script = _clean(browser.load(server.url + "/accounts/acme", javascript=False,
+                                        screenshot=tmp_path / "account-without-js.png"))
         sql = _clean(browser.load(
             server.url + "/sql/kpis?account=acme&contact_point=logistics&window=7d&kpi=otif",
             screenshot=tmp_path / "sql.png"))
@@ -97,6 +100,12 @@ def test_both_pages_in_chromium(
     otif = page.find("tr", data_cp="logistics", data_kpi="otif").find("td", data_window="7d")
     assert otif.text == "81.3% target >= 95.0%"
     assert page.find("td", id="tier-total").text == "80.08"
+    assert len(page.find_all("img", class_="chart")) == 1
+    # the same page with scripts disabled: the same numbers, the chart decoded (checked above)
+    assert parse(no_script.dom).find("div", id="worst-of").text == page.find(
+        "div", id="worst-of").text
+    sparklines = [row.find("img") for row in dom.find_all("tr") if "data-account" in row.attrs]
+    assert len(sparklines) == 4
     (snooze,) = page.find("table", id="snoozes").find_all("tr")[1:]
     assert snooze.text == (
         f"rule otif_below_7d {until:%Y-%m-%d %H:%M} UTC carrier strike, agreed with the "
