@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from kam.settings import BoardSettings, KafkaSettings, TopicSettings
+from kam.settings import BoardSettings
 from producers.accounts.explain import explain
 from producers.tiering import TierDecision, TieringConfig, decide_account_tier
 from schemas.accounts import Account, AccountTier
@@ -38,7 +38,7 @@ from sinks.board.model import (
     trend_days,
 )
 from sinks.board.params import SqlParams
-from sinks.board.snoozes import SnoozesUnavailableError, account_snoozes, read_snoozes
+from sinks.board.snoozes import SnoozeCache, SnoozesUnavailableError, account_snoozes
 from sinks.board.store import BoardStore
 from streams.alerting.config import AlertRulesConfig
 from streams.kpis.config import KpiConfig
@@ -55,8 +55,8 @@ class BoardContext:
     kpi_config: KpiConfig
     alert_rules: AlertRulesConfig
     tiering: TieringConfig
-    kafka: KafkaSettings | None
-    topics: TopicSettings
+    snoozes: SnoozeCache | None
+    """``None``: no Kafka cluster configured, the account pages say so."""
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def scope(self, **values: Any) -> queries.Scope:
@@ -146,11 +146,10 @@ def explain_tier(header: AccountHeader, tiering: TieringConfig) -> TierExplanati
 
 
 def _snoozes(board: BoardContext, account_id: str, now: datetime) -> tuple[list[Any], str | None]:
-    if board.kafka is None:
+    if board.snoozes is None:
         return [], "snoozes are not shown: no Kafka cluster configured for the board"
     try:
-        timeout = board.settings.snooze_timeout_seconds
-        book = read_snoozes(board.kafka, board.topics, timeout=timeout)
+        book = board.snoozes.book()
     except SnoozesUnavailableError as exc:
         return [], str(exc)
     return account_snoozes(book, account_id, now), None

@@ -19,6 +19,7 @@ from sinks.board.app import build_app
 from sinks.board.auth import Credentials, load_credentials
 from sinks.board.exceptions import BoardError
 from sinks.board.pages import BoardContext
+from sinks.board.snoozes import SnoozeCache
 from sinks.board.store import STORE_WAIT_SECONDS, BoardStore
 from streams.alerting import load_alert_rules
 from streams.kpis import load_kpi_config
@@ -46,8 +47,9 @@ def board_context(
         kpi_config=load_kpi_config(kpi_config_path),
         alert_rules=load_alert_rules(alert_rules_path),
         tiering=load_tiering_config(tiering_path),
-        kafka=kafka,
-        topics=topics,
+        snoozes=None if kafka is None else SnoozeCache(
+            kafka, topics, timeout=settings.snooze_timeout_seconds
+        ),
         clock=clock,
     )
 

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException
@@ -70,3 +72,39 @@ def account_snoozes(book: SnoozeBook, account_id: str, now: datetime) -> list[Sn
         (s for s in book.snoozes() if s.account_id == account_id and s.until > now),
         key=lambda s: (s.rule is not None, s.rule or "", s.until),
     )
+
+
+class SnoozeCache:
+    """The snoozes topic read at most once per ``ttl`` seconds (an unreachable cluster too, so
+    that pages do not each wait ``timeout`` for it)."""
+
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        topics: TopicSettings,
+        *,
+        timeout: float,
+        ttl: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        read: Callable[..., SnoozeBook] = read_snoozes,
+    ) -> None:
+        self._kafka, self._topics, self._timeout, self._ttl = kafka, topics, timeout, ttl
+        self._clock, self._read = clock, read
+        self._lock = threading.Lock()
+        self._read_at: float | None = None
+        self._found: SnoozeBook | SnoozesUnavailableError = SnoozeBook()
+
+    def book(self) -> SnoozeBook:
+        """The snoozes as read at most ``ttl`` seconds ago; SnoozesUnavailableError if that
+        read failed."""
+        with self._lock:
+            now = self._clock()
+            if self._read_at is None or now - self._read_at >= self._ttl:
+                try:
+                    self._found = self._read(self._kafka, self._topics, timeout=self._timeout)
+                except SnoozesUnavailableError as exc:
+                    self._found = exc
+                self._read_at = self._clock()
+            if isinstance(self._found, SnoozesUnavailableError):
+                raise self._found
+            return self._found
