@@ -17,10 +17,11 @@ import jinja2
 from aiohttp import web
 
 from sinks.board import pages
+from sinks.board.account_view import kpi_text
 from sinks.board.auth import TOKEN_COOKIE, Credentials, check
 from sinks.board.exceptions import PageError
 from sinks.board.links import account_path, portfolio_path, sql_path
-from sinks.board.model import PortfolioView, kpi_text
+from sinks.board.model import PortfolioView
 from sinks.board.params import AccountParams, PortfolioParams, SqlParams, account_id, parse
 
 log = logging.getLogger(__name__)

@@ -16,17 +16,20 @@ from producers.tiering import TierDecision, TieringConfig, decide_account_tier
 from schemas.accounts import Account, AccountTier
 from sinks.backend import QueryResult
 from sinks.board import charts, queries
+from sinks.board.account_view import (
+    AccountHeader,
+    build_kpis,
+    build_timeline,
+    open_alert_list,
+    targets_of,
+)
 from sinks.board.exceptions import InvalidInputError, PageNotFoundError
 from sinks.board.model import (
     CONTACT_POINTS,
     OVERALL,
     SEVERITIES,
-    AccountHeader,
     PortfolioView,
-    build_kpis,
     build_portfolio,
-    build_timeline,
-    open_alert_list,
     owners,
     parse_time,
     poor_points,
@@ -34,7 +37,6 @@ from sinks.board.model import (
     score_of,
     select_rows,
     series_by_key,
-    targets_of,
     trend_days,
 )
 from sinks.board.params import SqlParams

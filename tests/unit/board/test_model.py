@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from sinks.board.account_view import Target, kpi_text
 from sinks.board.model import (
     PortfolioRow,
     PortfolioView,
-    Target,
     daily_series,
-    kpi_text,
     score_of,
     select_rows,
     trend_days,
