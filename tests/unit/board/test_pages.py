@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from sinks.board.queries import QUERIES
 from tests.unit.board.conftest import BoardFactory, get
 from tests.unit.board.dom import Element, parse
 
@@ -209,3 +210,16 @@ def test_a_standard_account_and_an_id_with_a_slash(board: BoardFactory) -> None:
     page = parse(answer.body)
     assert page.find("h1", id="account-name").text == "Umbrella EU (umbrella/eu 2)"
     assert 'href="/sql/account?account=umbrella%2Feu+2"' in answer.body
+
+
+def test_every_named_statement_runs_for_an_account(board: BoardFactory) -> None:
+    url = board().url
+    counts = {}
+    for name in QUERIES:
+        answer = get(f"{url}/sql/{name}?account=acme")
+        assert answer.status == 200, (name, answer.body)
+        counts[name] = len(parse(answer.body).find("table", id="result").find_all("tr")) - 1
+    assert counts == {
+        "portfolio": 1, "scores": 5, "open_alerts": 2, "trend": 9, "account": 1, "kpis": 16,
+        "open_alert_list": 2, "touchpoints": 3, "alert_states": 5,
+    }
