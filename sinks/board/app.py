@@ -83,8 +83,11 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return _render(request, "error.html", exc.status, title=exc.reason,
+        page = _render(request, "error.html", exc.status, title=exc.reason,
                        message=exc.text or exc.reason, status=exc.status)
+        if "Allow" in exc.headers:  # 405 says which methods are allowed
+            page.headers["Allow"] = exc.headers["Allow"]
+        return page
 
 
 @web.middleware

@@ -61,6 +61,9 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(candidate, digest)
 
 
+_UNKNOWN_USER = hash_password("not a user", salt=b"kam-board-nobody")
+
+
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -173,6 +176,6 @@ def _basic_user(value: str, users: dict[str, str]) -> str | None:
         return None
     name, sep, password = decoded.partition(":")
     stored = users.get(name)
-    if not sep or stored is None:
-        return None
-    return name if verify_password(password, stored) else None
+    # an unknown user costs one scrypt too, so that timing does not tell which names exist
+    matches = verify_password(password, stored or _UNKNOWN_USER)
+    return name if sep and stored is not None and matches else None

@@ -187,7 +187,8 @@ def test_every_input_is_validated(board: BoardFactory) -> None:
         assert (path, answer.status) == (path, status)
         assert text in answer.body, (path, answer.body)
         assert answer.headers["Content-Type"] == "text/html; charset=utf-8"
-    assert get(url + "/", method="POST").status == 405
+    refused = get(url + "/", method="POST")
+    assert (refused.status, refused.headers["Allow"]) == (405, "GET,HEAD")
 
 
 def test_security_headers(board: BoardFactory) -> None:
