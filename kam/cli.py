@@ -27,6 +27,7 @@ from kam.errors import KamError
 from kam.preflight import ConfigFile
 from kam.settings import (
     AlertingSettings,
+    BoardSettings,
     ClickHouseSettings,
     KafkaSettings,
     KpiSettings,
@@ -183,7 +184,42 @@ def _notify(args: argparse.Namespace) -> int:
         group_id=settings.group_id,
         stop=_stop_on_signal(),
         metrics_settings=MetricsSettings(),
+        board_url=BoardSettings().base_url(),
     )
+    return 0
+
+
+def _board(args: argparse.Namespace) -> int:
+    if args.hash_password:
+        return _hash_password()
+    from sinks.board.server import board_context, run_board
+
+    board = board_context(
+        settings=BoardSettings(),
+        clickhouse=ClickHouseSettings(),
+        kafka=KafkaSettings(),
+        topics=TopicSettings(),
+        kpi_config_path=KpiSettings().config_path,
+        alert_rules_path=AlertingSettings().rules_path,
+        tiering_path=TieringSettings().config_path,
+    )
+    run_board(board, stop=_stop_on_signal())
+    return 0
+
+
+def _hash_password() -> int:
+    """``kam board --hash-password``: a password from stdin (or a prompt) as a scrypt hash."""
+    import getpass
+
+    from sinks.board.auth import hash_password
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("board password: ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise preflight.PreflightError("no password given on stdin: nothing to hash")
+    print(hash_password(password))
     return 0
 
 
@@ -327,6 +363,8 @@ def _demo(args: argparse.Namespace) -> int:
             accounts=args.accounts,
             seed=args.seed,
             workdir=args.workdir,
+            board_port=args.board_port,
+            board_seconds=args.board_seconds,
         )
     )
 
@@ -358,6 +396,21 @@ def _add_simulation_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=0.0,
         help="share of invalid messages (dead-letter demo)",
+    )
+
+
+def _add_demo_arguments(demo: argparse.ArgumentParser) -> None:
+    demo.add_argument("--duration", type=float, default=30.0, help="seconds of events")
+    demo.add_argument("--rate", type=float, default=200.0, help="events/s")
+    demo.add_argument("--accounts", type=int, default=60, help="number of accounts")
+    demo.add_argument("--seed", type=int, default=7, help="simulation seed")
+    demo.add_argument("--workdir", type=Path, default=Path(".kam/demo"), help="demo data")
+    demo.add_argument("--board-port", type=int, default=0, help="the board's port (0: free)")
+    demo.add_argument(
+        "--board-seconds",
+        type=float,
+        default=3.0,
+        help="how long the board stays up without a terminal (with one: until Enter)",
     )
 
 
@@ -405,6 +458,18 @@ def build_parser() -> argparse.ArgumentParser:
         needs=(_routing, *kafka),
         service=True,
     )
+    board = command(
+        "board",
+        _board,
+        "serve the account health board (portfolio and account pages) until SIGTERM",
+        needs=(_alert_rules, _kpi_config, _tiering, _clickhouse),
+        service=True,
+    )
+    board.add_argument(
+        "--hash-password",
+        action="store_true",
+        help="print the scrypt hash of a password read from stdin (for KAM_BOARD_USERS)",
+    )
     command("topics", _topics, "create the pipeline's topics if they do not exist", needs=kafka)
     schemas = command("schemas", _schemas, "write the JSON Schema files of the event catalogue")
     schemas.add_argument("--dir", type=Path, default=None, help="where (default: schemas/json)")
@@ -416,11 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
         needs=(_alert_rules, _kpi_config, _clickhouse, _external_broker),
         service=True,
     )
-    demo.add_argument("--duration", type=float, default=30.0, help="seconds of events")
-    demo.add_argument("--rate", type=float, default=200.0, help="events/s")
-    demo.add_argument("--accounts", type=int, default=60, help="number of accounts")
-    demo.add_argument("--seed", type=int, default=7, help="simulation seed")
-    demo.add_argument("--workdir", type=Path, default=Path(".kam/demo"), help="demo data")
+    _add_demo_arguments(demo)
 
     _add_simulation_arguments(
         command(

@@ -2,18 +2,22 @@
 
 Starts a local Kafka broker and a local Alertmanager, runs the stream worker, the ClickHouse sink
 (embedded chdb) and the notifier as real processes, publishes simulated accounts and touchpoints,
-waits until every record has landed, stops everything and prints a summary.
+waits until every record has landed and prints a summary. Then it serves the account health
+board on the same data (through the sink's SQL endpoint) until Enter is pressed, or for
+``board_seconds`` when stdin is not a terminal (CI, tests), and stops everything.
 """
 
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 import urllib.request
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -21,7 +25,15 @@ from kam.errors import KamError
 from kam.kafka_admin import ensure_topics, pipeline_topics
 from kam.localkafka import free_port, local_kafka
 from kam.processes import ServiceProcess
-from kam.settings import ClickHouseSettings, KafkaSettings, TopicSettings
+from kam.settings import (
+    AlertingSettings,
+    BoardSettings,
+    ClickHouseSettings,
+    KafkaSettings,
+    KpiSettings,
+    TieringSettings,
+    TopicSettings,
+)
 from producers import TouchpointPublisher
 from producers.simulation import simulate
 from producers.simulator import SimulationConfig, simulated_accounts
@@ -64,6 +76,10 @@ class DemoOptions:
     seed: int = 7
     workdir: Path = Path(".kam/demo")
     settle_timeout: float = 120.0
+    board_port: int = 0
+    """Port of the demo's board (0: a free one)."""
+    board_seconds: float = 3.0
+    """How long the board stays up when stdin is not a terminal (with one, until Enter)."""
 
 
 def _wait(
@@ -104,6 +120,7 @@ def run_demo(options: DemoOptions) -> int:
     shutil.rmtree(options.workdir, ignore_errors=True)
     options.workdir.mkdir(parents=True)
     clickhouse = ClickHouseSettings(chdb_path=options.workdir / "chdb")
+    board_settings = BoardSettings(port=options.board_port or free_port())
     with ExitStack() as stack:
         print("Starting a local Kafka broker and Alertmanager ...", flush=True)
         bootstrap = stack.enter_context(local_kafka())
@@ -120,6 +137,7 @@ def run_demo(options: DemoOptions) -> int:
             "KAM_NOTIFY_ALERTMANAGER_URL": alertmanager,
             "KAM_NOTIFY_INBOX_URL": inbox.url,
             "KAM_NOTIFY_INBOX_SECRET": DEMO_INBOX_SECRET,
+            "KAM_BOARD_PUBLIC_URL": board_settings.base_url(),
         }
         services = [
             stack.enter_context(
@@ -174,10 +192,21 @@ def run_demo(options: DemoOptions) -> int:
         )
         time.sleep(5)  # the notifier's grouping window
         for service in services:
-            service.stop()
+            if service.name != "sink":
+                service.stop()  # the sink stays: it answers the board's and the summary's SQL
         notifications = inbox.requests
         shown = _alertmanager_alerts(alertmanager)
+        _summary(clickhouse, notifications, shown)
+        _offer_board(board_settings, clickhouse=clickhouse, kafka=kafka, topics=topics,
+                     notifications=notifications, options=options)
+    print(
+        f"\nExplore the data: CLICKHOUSE_CHDB_PATH={clickhouse.chdb_path} "
+        ".venv/bin/kam sql 'SELECT * FROM kam.alerts LIMIT 5'"
+    )
+    return 0
 
+
+def _summary(clickhouse: ClickHouseSettings, notifications: list[Any], shown: int) -> None:
     print()
     for title, sql in SUMMARY_QUERIES.items():
         print(f"== {title}")
@@ -188,11 +217,47 @@ def run_demo(options: DemoOptions) -> int:
     )
     for request in notifications[:3]:
         print("  -", orjson.loads(request.body).get("title", request.body[:120]))
-    print(
-        f"\nExplore the data: CLICKHOUSE_CHDB_PATH={clickhouse.chdb_path} "
-        ".venv/bin/kam sql 'SELECT * FROM kam.alerts LIMIT 5'"
+
+
+def _offer_board(
+    settings: BoardSettings,
+    *,
+    clickhouse: ClickHouseSettings,
+    kafka: KafkaSettings,
+    topics: TopicSettings,
+    notifications: list[Any],
+    options: DemoOptions,
+) -> None:
+    """Serve the board until Enter (or ``options.board_seconds`` without a terminal)."""
+    from sinks.board.server import BoardServer, board_context  # noqa: PLC0415 - web stack
+
+    board = board_context(
+        settings=settings,
+        clickhouse=clickhouse,
+        kafka=kafka,
+        topics=topics,
+        kpi_config_path=KpiSettings().config_path,
+        alert_rules_path=AlertingSettings().rules_path,
+        tiering_path=TieringSettings().config_path,
     )
-    return 0
+    with BoardServer(board) as server:
+        with urllib.request.urlopen(server.url + "/", timeout=30) as response:
+            page = response.read().decode()
+        shown = page.count('<tr data-account="')
+        print(f"\n== Account health board: {server.url}/ ({shown} strategic and key accounts)")
+        links = [
+            alert.get("account_url")
+            for request in notifications
+            for alert in orjson.loads(request.body).get("alerts", [])
+        ]
+        if links and links[0]:
+            print(f"   every alert links to its account page, e.g. {links[0]}")
+        if sys.stdin.isatty():
+            with suppress(EOFError):
+                input("   Press Enter to stop the board and the demo ... ")
+        else:
+            print(f"   (no terminal: the board stays up {options.board_seconds:g}s)", flush=True)
+            time.sleep(options.board_seconds)
 
 
 def _alertmanager_alerts(base_url: str) -> int:

@@ -259,3 +259,50 @@ class TieringSettings(BaseSettings):
 
     config_path: Path = Path("config/tiering.toml")
     """TOML read by ``producers.tiering.load_tiering_config`` (see docs/tiering.md)."""
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+class BoardSettings(BaseSettings):
+    """The account health board, ``kam board`` (``KAM_BOARD_*``).
+
+    Login is off only while the board listens on a loopback address and no credentials are
+    configured; bound anywhere else it refuses to start without a token or basic-auth users.
+    Credentials come from the environment or from files (Kubernetes secrets), never from code:
+    the token as is, basic-auth passwords only as scrypt hashes (``kam board --hash-password``).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="KAM_BOARD_", frozen=True, extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8480, ge=0, le=65535)
+    """0: any free port (tests, the demo)."""
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+    """Base URL people reach the board at, used in every notification's account link;
+    default ``http://HOST:PORT``."""
+    token: SecretStr | None = None
+    """Bearer token (``Authorization: Bearer ...``, or ``?token=`` once in a browser)."""
+    token_file: Path | None = None
+    """File holding the token (first line), instead of ``KAM_BOARD_TOKEN``."""
+    users: SecretStr | None = None
+    """Basic-auth users, ``name:scrypt-hash`` separated by commas or newlines."""
+    users_file: Path | None = None
+    """File with one ``name:scrypt-hash`` per line (``#`` comments), instead of ``users``."""
+    trend_days: int = Field(default=30, ge=2, le=366)
+    """Days of the trend sparklines and charts."""
+    timeline_limit: int = Field(default=50, ge=1, le=1000)
+    """Recent touchpoints and alert states shown on an account page."""
+    snooze_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    """How long an account page waits for the snoozes topic before saying it is unavailable."""
+
+    @property
+    def loopback(self) -> bool:
+        return self.host in LOOPBACK_HOSTS
+
+    def base_url(self) -> str:
+        """Where account links point (no trailing slash)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"

@@ -62,7 +62,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 """Insert column order of every table the sink writes."""
 
-ACCOUNT_FIELDS = frozenset(Account.model_fields)
+ACCOUNT_COLUMNS = frozenset(
+    {"account_id", "name", "tier", "tier_score", "kam_owner", "kam_team", "segment",
+     "parent_account_id", "updated_at"}
+)
+"""Account fields with a column of their own; every other field goes to ``attributes``."""
+if not ACCOUNT_COLUMNS.issubset(Account.model_fields):
+    raise ImportError("sinks.rows.ACCOUNT_COLUMNS names fields schemas.Account does not have")
 MAX_DETAIL = 2000
 
 
@@ -221,8 +227,9 @@ def undeliverable_rows(doc: Mapping[str, Any], message: SourceMessage) -> dict[s
 def account_rows(doc: Mapping[str, Any], message: SourceMessage) -> dict[str, Row]:
     """``accounts`` and ``account_tier_history`` rows from an :class:`schemas.Account` document.
 
-    Fields the Account model does not know (added later, e.g. tiering criteria contributions)
-    are kept in the ``attributes`` JSON text column instead of failing the message.
+    Fields without a column of their own (the tiering criteria, an override, the model
+    version, and fields the Account model does not know yet) are kept in the ``attributes``
+    JSON text column, so that the tier can be explained from the table (the board does).
     """
     account_id, name = _get(doc, "account_id", str, ""), _get(doc, "name", str, "")
     tier = doc.get("tier") or "standard"
@@ -231,7 +238,7 @@ def account_rows(doc: Mapping[str, Any], message: SourceMessage) -> dict[str, Ro
     tier_score = _opt(doc, "tier_score", (int, float), "")
     kam_owner, kam_team = _opt(doc, "kam_owner", str, ""), _opt(doc, "kam_team", str, "")
     updated_at = _time(doc, "updated_at", "") if doc.get("updated_at") else message.timestamp
-    attributes = _json_text({k: v for k, v in doc.items() if k not in ACCOUNT_FIELDS})
+    attributes = _json_text({k: v for k, v in doc.items() if k not in ACCOUNT_COLUMNS})
     source = _source(message)
     current = (
         account_id, name, tier, tier_score, kam_owner, kam_team,

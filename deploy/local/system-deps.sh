@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages KAM Pulse runs against when they are missing (Debian/Ubuntu):
 # Java 17+ and Maven (local Kafka broker), Prometheus (promtool), Alertmanager, kcat (the
-# plain-client example of the wire-format docs is run with it).
+# plain-client example of the wire-format docs is run with it), Chromium (the board's
+# headless-browser tests).
 set -euo pipefail
 
 declare -A wanted=(
@@ -10,6 +11,7 @@ declare -A wanted=(
   [promtool]=prometheus
   [prometheus-alertmanager]=prometheus-alertmanager
   [kcat]=kcat
+  [chromium]=chromium
 )
 missing=()
 for cmd in "${!wanted[@]}"; do

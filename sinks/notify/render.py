@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from schemas.alerts import Alert, AlertStatus
+from sinks.board.links import account_page_url
 from sinks.notify.config import RoutingConfig
 from sinks.notify.grouping import Batch
 from sinks.notify.routing import alert_fields, fill_template
@@ -24,6 +25,8 @@ class RenderedAlert:
     description: str
     evidence: str | None
     runbook_url: str | None
+    account_url: str | None = None
+    """The account's page on the board (``KAM_BOARD_PUBLIC_URL``), when the board is known."""
 
     @property
     def text(self) -> str:
@@ -95,8 +98,11 @@ def runbook_url(alert: Alert, config: RoutingConfig) -> str | None:
     return fill_template(template, alert_fields(alert), url_quote=True) if template else None
 
 
-def render_alert(alert: Alert, config: RoutingConfig) -> RenderedAlert:
-    """Everything an on-call account team needs to know about one alert state."""
+def render_alert(
+    alert: Alert, config: RoutingConfig, *, board_url: str | None = None
+) -> RenderedAlert:
+    """Everything an on-call account team needs to know about one alert state; with the
+    board's base URL, a link to the account's page (score, KPIs, timeline, tier, snoozes)."""
     state = "FIRING" if alert.status is AlertStatus.FIRING else "RESOLVED"
     title = (
         f"[{state}] {account_label(alert)} - {alert.contact_point.value}: {alert.summary}"
@@ -115,6 +121,7 @@ def render_alert(alert: Alert, config: RoutingConfig) -> RenderedAlert:
         since = f"Resolved: {_when(alert.updated_at)} after {lasted}"
     evidence = evidence_text(alert)
     link = runbook_url(alert, config)
+    page = account_page_url(board_url, alert.account_id) if board_url else None
     lines = [
         f"Account: {account_label(alert)}, {owner}{team}",
         f"Contact point: {alert.contact_point.value} (rule {alert.rule}, {alert.severity.value})",
@@ -122,16 +129,17 @@ def render_alert(alert: Alert, config: RoutingConfig) -> RenderedAlert:
         *([f"Evidence: {evidence}"] if evidence else []),
         since,
         *([f"Runbook: {link}"] if link else []),
+        *([f"Account page: {page}"] if page else []),
     ]
     return RenderedAlert(
         title=title, lines=tuple(lines), description=description, evidence=evidence,
-        runbook_url=link,
+        runbook_url=link, account_url=page,
     )
 
 
-def render_batch(batch: Batch, config: RoutingConfig) -> Message:
+def render_batch(batch: Batch, config: RoutingConfig, *, board_url: str | None = None) -> Message:
     """One message for a group: its title counts alerts and accounts, its text lists them."""
-    rendered = tuple(render_alert(alert, config) for alert in batch.alerts)
+    rendered = tuple(render_alert(alert, config, board_url=board_url) for alert in batch.alerts)
     if len(rendered) == 1:
         title = rendered[0].title
     else:

@@ -57,11 +57,13 @@ def run_notifier(
     registry: CollectorRegistry | None = None,
     metrics_settings: MetricsSettings | None = None,
     poll_seconds: float = 0.5,
+    board_url: str | None = None,
 ) -> None:
     """Run until ``stop`` is set (forever without one). Blocks the calling thread.
 
     Metrics go to ``registry`` (default: the global one), served over HTTP when
     ``metrics_settings.port`` is set. Secrets come from the environment named in the config.
+    With ``board_url`` (the board's base URL) every notification links to the account's page.
     """
     config = load_routing_config(config_path)
     ensure_topics(kafka, notifier_topics(topics))
@@ -71,7 +73,8 @@ def run_notifier(
             metrics_settings.port, addr=metrics_settings.host, registry=registry or REGISTRY
         )
     notifier = _Notifier(kafka=kafka, topics=topics, config=config, group_id=group_id,
-                         metrics=notifier_metrics(registry), poll_seconds=poll_seconds)
+                         metrics=notifier_metrics(registry), poll_seconds=poll_seconds,
+                         board_url=board_url)
     try:
         asyncio.run(notifier.run(stop or threading.Event()))
     finally:
@@ -84,9 +87,10 @@ def run_notifier(
 class _Notifier:
     def __init__(
         self, *, kafka: KafkaSettings, topics: TopicSettings, config: RoutingConfig,
-        group_id: str, metrics: NotifierMetrics, poll_seconds: float,
+        group_id: str, metrics: NotifierMetrics, poll_seconds: float, board_url: str | None,
     ) -> None:
         self._topics = topics
+        self._board_url = board_url
         self._config = config
         self._metrics = metrics
         self._poll_seconds = poll_seconds
@@ -204,7 +208,8 @@ class _Notifier:
             return not stop.is_set()
 
         results = await asyncio.gather(*(
-            deliver(self._receivers[batch.receiver], batch, render_batch(batch, self._config),
+            deliver(self._receivers[batch.receiver], batch,
+                    render_batch(batch, self._config, board_url=self._board_url),
                     policy=self._config.delivery, sleep=sleep)
             for batch in batches
         ))

@@ -46,6 +46,10 @@ class SnoozeBook:
     def __len__(self) -> int:
         return len(self._by_key)
 
+    def snoozes(self) -> list[Snooze]:
+        """Every snooze record in the book (some may have ended)."""
+        return list(self._by_key.values())
+
     def apply(self, key: str, snooze: Snooze | None) -> None:
         """Take one record of the topic; ``None`` (a tombstone) lifts the snooze."""
         if snooze is None:

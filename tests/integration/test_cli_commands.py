@@ -11,12 +11,17 @@ import json
 import os
 import re
 import shlex
+import signal
 import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
+from kam.localkafka import free_port
 from kam.processes import kam_command
 from schemas.export import DOCUMENTS, SCHEMA_DIR
 from sinks import migrations
+from sinks.board.auth import verify_password
 from tests.integration.conftest import Pipeline
 from tests.integration.helpers import topic_size
 from tests.integration.test_accounts_load import ACME, BOLT, CORE, HEADER
@@ -209,3 +214,38 @@ def test_the_analysts_doc_sql_examples(pipeline: Pipeline) -> None:
         "",
     )
     assert outcome(health) == (0, [], "")
+
+
+def test_board_serves_until_sigterm(pipeline: Pipeline) -> None:
+    assert kam(pipeline, "db", "migrate").returncode == 0
+    port = free_port()
+    env = {**os.environ, **pipeline.env, "KAM_BOARD_PORT": str(port)}
+    board = subprocess.Popen(
+        [*kam_command(), "board"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        page = None
+        while page is None and time.monotonic() < deadline and board.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as answer:
+                    page = answer.read().decode()
+            except OSError:
+                time.sleep(0.2)
+        assert page is not None, board.communicate(timeout=10)
+        assert "0 of 0 accounts shown" in page
+    finally:
+        board.send_signal(signal.SIGTERM)
+        out, err = board.communicate(timeout=30)
+    assert board.returncode == 0, err
+    assert out.splitlines() == [f"KAM Pulse board on http://127.0.0.1:{port} (Ctrl-C to stop)"]
+
+
+def test_board_hash_password(pipeline: Pipeline) -> None:
+    result = kam(pipeline, "board", "--hash-password", stdin="correct horse\n")
+    assert result.returncode == 0, result.stderr
+    (stored,) = result.stdout.splitlines()
+    assert verify_password("correct horse", stored) and not verify_password("correct", stored)
+    empty = kam(pipeline, "board", "--hash-password", stdin="")
+    assert outcome(empty) == (2, [], "kam board: no password given on stdin: nothing to hash\n")

@@ -25,6 +25,7 @@ COMMANDS: dict[str, list[str]] = {
     "worker": ["worker"],
     "sink": ["sink"],
     "notify": ["notify"],
+    "board": ["board"],
     "topics": ["topics"],
     "schemas": ["schemas", "--dir", "{tmp}/schemas"],
     "demo": ["demo", "--duration", "1"],
@@ -42,13 +43,18 @@ COMMANDS: dict[str, list[str]] = {
     "db migrate": ["db", "migrate"],
 }  # fmt: skip
 """Every subcommand, with arguments that would work."""
-KAFKA_COMMANDS = [name for name in COMMANDS if name not in ("schemas", "sql", "db migrate")]
-CLICKHOUSE_COMMANDS = ["sink", "demo", "sql", "db migrate"]
+KAFKA_COMMANDS = [
+    name for name in COMMANDS if name not in ("schemas", "sql", "db migrate", "board")
+]
+CLICKHOUSE_COMMANDS = ["sink", "board", "demo", "sql", "db migrate"]
 CONFIG_FILES: list[tuple[str, str, str]] = [
     ("worker", "KAM_ALERTS_RULES_PATH", "alert rules file"),
     ("worker", "KAM_KPI_CONFIG_PATH", "KPI configuration file"),
     ("backfill", "KAM_KPI_CONFIG_PATH", "KPI configuration file"),
     ("demo", "KAM_ALERTS_RULES_PATH", "alert rules file"),
+    ("board", "KAM_ALERTS_RULES_PATH", "alert rules file"),
+    ("board", "KAM_KPI_CONFIG_PATH", "KPI configuration file"),
+    ("board", "KAM_TIERING_CONFIG_PATH", "tiering configuration file"),
     ("notify", "KAM_NOTIFY_CONFIG_PATH", "routing file"),
     ("accounts load", "KAM_TIERING_CONFIG_PATH", "tiering configuration file"),
     ("accounts explain", "KAM_TIERING_CONFIG_PATH", "tiering configuration file"),
@@ -151,9 +157,23 @@ def _cases() -> Iterator[pytest.ParameterSet]:
     )
     yield pytest.param(Case("topics", {"KAFKA_SECURITY_PROTOCOL": "TLS"}, line), id="bad-env")
     line = (
+        "kam board: the board listens on 0.0.0.0, not only on this machine: set KAM_BOARD_TOKEN"
+        " (or _TOKEN_FILE) or KAM_BOARD_USERS (or _USERS_FILE), or bind 127.0.0.1"
+    )
+    yield pytest.param(Case("board", {"KAM_BOARD_HOST": "0.0.0.0"}, line), id="board-open")
+    line = (
+        "kam board: the board's users file {tmp}/users: user 'ana': not a scrypt hash (make one"
+        " with `kam board --hash-password`)"
+    )
+    users = {"KAM_BOARD_USERS_FILE": "{tmp}/users"}
+    yield pytest.param(Case("board", users, line), id="board-plain-password")
+    line = "kam board: invalid environment variable KAM_BOARD_PORT: Input should be less than or"
+    line += " equal to 65535: fix or unset it"
+    yield pytest.param(Case("board", {"KAM_BOARD_PORT": "70000"}, line), id="board-bad-port")
+    line = (
         "kam: argument COMMAND: invalid choice: 'frobnicate' (choose from 'worker', 'sink', "
-        "'notify', 'topics', 'schemas', 'demo', 'simulate', 'publish', 'backfill', 'accounts', "
-        "'alerts', 'sql', 'db'): see `kam --help`"
+        "'notify', 'board', 'topics', 'schemas', 'demo', 'simulate', 'publish', 'backfill', "
+        "'accounts', 'alerts', 'sql', 'db'): see `kam --help`"
     )
     yield pytest.param(Case("frobnicate", {}, line, ("frobnicate",)), id="unknown-command")
 
@@ -164,6 +184,7 @@ def workdir(tmp_path: Path) -> Path:
     (tmp_path / "accounts.csv").write_text("account_id,name\nacme,Acme\n")
     (tmp_path / "bad.toml").write_text("not = [toml\n")
     (tmp_path / "bad.json").write_text('{"windows": 5}\n')
+    (tmp_path / "users").write_text("ana:plain-password\n")
     return tmp_path
 
 

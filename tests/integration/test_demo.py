@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -48,3 +49,18 @@ def test_demo_runs_the_pipeline_and_prints_the_summary(tmp_path: Path) -> None:
     letters = re.findall(r"│ [a-z_]+ +│ +(\d+) │", second_table)
     assert sum(map(int, letters)) == int(published.group(2))
     assert re.search(r"== Alerting: \d+ signed notifications reached the account-team inbox", out)
+    # The board served the demo's data, and the notifications link to its account pages.
+    board = re.search(
+        r"== Account health board: (http://127\.0\.0\.1:\d+)/ \((\d+) strategic and key", out
+    )
+    assert board, out
+    counted = subprocess.run(
+        [sys.executable, "-m", "kam.cli", "sql", "--format", "TSV",
+         "SELECT count() FROM kam.accounts FINAL WHERE tier IN ('strategic', 'key')"],
+        capture_output=True, text=True, timeout=120, check=True,
+        env={**os.environ, "CLICKHOUSE_CHDB_PATH": str(tmp_path / "demo" / "chdb")},
+    )
+    assert int(board.group(2)) == int(counted.stdout) > 0
+    link = re.search(r"every alert links to its account page, e\.g\. (\S+)", out)
+    assert link and link.group(1).startswith(board.group(1) + "/accounts/"), out
+    assert "(no terminal: the board stays up 3s)" in out

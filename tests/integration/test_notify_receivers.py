@@ -29,6 +29,8 @@ from sinks.notify.render import render_batch
 from sinks.notify.signing import verify
 from tests.unit.notify.factories import T0, config, make_alert
 
+BOARD = "https://board.example.com/kam"
+"""The board's base URL the notifications of these tests link to."""
 FAST = {
     "max_attempts": 3,
     "initial_backoff": "10ms",
@@ -68,7 +70,7 @@ def _deliver(
                 await deliver(
                     target,
                     batch,
-                    render_batch(batch, routing),
+                    render_batch(batch, routing, board_url=BOARD),
                     policy=routing.delivery,
                     sleep=sleep,
                 )
@@ -125,6 +127,7 @@ def test_alertmanager_shows_fire_and_resolve() -> None:
             "source": "kam-pulse",
         }
         assert shown["annotations"]["evidence"] == "otif 0.8 vs threshold 0.95"
+        assert shown["annotations"]["account_url"] == f"{BOARD}/accounts/ACC-1"
         assert shown["status"]["state"] == "active"
         started = firing.started_at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
         assert (shown["startsAt"], shown["endsAt"]) == (
@@ -168,6 +171,10 @@ def test_slack_gets_one_message_per_account_group() -> None:
         "*[FIRING] Account ACC-2 (ACC-2, strategic) - logistics: OTIF is below target*",
         "Account: Account ACC-2 (ACC-2, strategic), owner li, team logistics-emea",
     ]
+    assert [b["accessory"]["url"] for body in bodies for b in body["blocks"][1:]] == [
+        f"{BOARD}/accounts/ACC-1", f"{BOARD}/accounts/ACC-1", f"{BOARD}/accounts/ACC-1",
+        f"{BOARD}/accounts/ACC-2",
+    ]
 
 
 def test_pagerduty_retries_429_and_500_then_accepts() -> None:
@@ -202,8 +209,10 @@ def test_pagerduty_retries_429_and_500_then_accepts() -> None:
                 "kam_team": "logistics-emea",
                 "what_happened": "OTIF is below target",
                 "since": T0.isoformat(),
+                "account_url": f"{BOARD}/accounts/ACC-1",
             },
         },
+        "links": [{"href": f"{BOARD}/accounts/ACC-1", "text": "Account page"}],
     }
 
 
@@ -252,6 +261,8 @@ def test_webhook_is_signed_and_verifiable() -> None:
         "ACC-1:logistics:late|firing|2026-11-27T09:01:00.000000+00:00",
     ]
     assert (body["receiver"], body["group_key"], body["version"]) == ("r", "ACC-1", 1)
+    assert [a["account_url"] for a in body["alerts"]] == [f"{BOARD}/accounts/ACC-1"] * 2
+    assert body["alerts"][0]["text"].endswith(f"Account page: {BOARD}/accounts/ACC-1")
 
 
 def test_always_500_becomes_an_undeliverable_record_without_secrets() -> None:

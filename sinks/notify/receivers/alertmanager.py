@@ -46,6 +46,7 @@ def alertmanager_alert(
         "account_name": alert.account_name,
         "evidence": rendered.evidence,
         "runbook_url": rendered.runbook_url,
+        "account_url": rendered.account_url,
     }
     if alert.status is AlertStatus.FIRING:
         ends = alert.updated_at + firing_ttl

@@ -36,6 +36,7 @@ def pagerduty_event(alert: Alert, rendered: RenderedAlert, *, routing_key: str) 
         "evidence": rendered.evidence,
         "event_ids": alert.event_ids,
         "since": alert.started_at.isoformat(),
+        "account_url": rendered.account_url,
     }
     event: dict[str, Any] = {
         "routing_key": routing_key,
@@ -53,8 +54,15 @@ def pagerduty_event(alert: Alert, rendered: RenderedAlert, *, routing_key: str) 
     }
     if alert.kam_team:
         event["payload"]["group"] = alert.kam_team
-    if rendered.runbook_url:
-        event["links"] = [{"href": rendered.runbook_url, "text": "Runbook"}]
+    links = [
+        {"href": href, "text": text}
+        for href, text in (
+            (rendered.account_url, "Account page"), (rendered.runbook_url, "Runbook")
+        )
+        if href
+    ]
+    if links:
+        event["links"] = links
     return event
 
 

@@ -24,7 +24,14 @@ def slack_message(
     ]
     for alert in message.alerts[:MAX_SECTIONS]:
         text = "\n".join((f"*{alert.title}*", *alert.lines))[:MAX_SECTION_TEXT]
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+        section: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+        if alert.account_url:
+            section["accessory"] = {
+                "type": "button",
+                "text": {"type": "plain_text", "text": "Open account page"},
+                "url": alert.account_url,
+            }
+        blocks.append(section)
     hidden = len(message.alerts) - MAX_SECTIONS
     if hidden > 0:
         blocks.append(

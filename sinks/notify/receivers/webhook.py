@@ -33,6 +33,7 @@ def webhook_body(batch: Batch, message: Message) -> dict[str, Any]:
                 **item.alert.model_dump(mode="json"),
                 "dedup_key": item.dedup_key,
                 "runbook_url": rendered.runbook_url,
+                "account_url": rendered.account_url,
                 "text": rendered.text,
             }
             for item, rendered in zip(batch.items, message.alerts, strict=True)

@@ -10,14 +10,24 @@ import pytest
 from schemas.alerts import AlertStatus
 from sinks.notify.config import DeliveryPolicy
 from sinks.notify.delivery import backoff_delay
+from sinks.notify.dispatcher import Dispatcher
 from sinks.notify.exceptions import DeliveryError, RetryableDeliveryError
-from sinks.notify.receivers import alertmanager_alert, check_status, pagerduty_event, slack_message
+from sinks.notify.receivers import (
+    alertmanager_alert,
+    check_status,
+    pagerduty_event,
+    slack_message,
+    webhook_body,
+)
 from sinks.notify.receivers.base import retry_after_seconds
 from sinks.notify.records import SCHEMA_PATH, undeliverable_json_schema
-from sinks.notify.render import Message, render_alert
-from tests.unit.notify.factories import T0, config, make_alert
+from sinks.notify.render import Message, render_alert, render_batch
+from tests.unit.notify.factories import RECEIVERS, T0, config, make_alert
 
 CONFIG = config({})
+BOARD = "https://board.example.com/"
+PAGE = "https://board.example.com/accounts/ACC%201%2Fx"
+"""The page of account ``ACC 1/x``: the id is percent-encoded, slash included."""
 
 
 def test_alertmanager_firing_and_resolved_times() -> None:
@@ -85,3 +95,48 @@ def test_backoff_delay() -> None:
 
 def test_undeliverable_schema_file_is_current() -> None:
     assert json.loads(SCHEMA_PATH.read_text()) == undeliverable_json_schema()
+
+
+def test_every_receiver_links_to_the_account_page() -> None:
+    alert = make_alert("ACC 1/x", minutes=5)
+    rendered = render_alert(alert, CONFIG, board_url=BOARD)
+    assert rendered.account_url == PAGE
+    assert rendered.lines[-1] == f"Account page: {PAGE}"
+    am = alertmanager_alert(alert, rendered, firing_ttl=timedelta(hours=1), now=T0)
+    assert am["annotations"]["account_url"] == PAGE
+    pd = pagerduty_event(alert, rendered, routing_key="rk")
+    assert pd["links"] == [{"href": PAGE, "text": "Account page"}]
+    assert pd["payload"]["custom_details"]["account_url"] == PAGE
+    slack = slack_message(Message(title="t", text="", alerts=(rendered,)), channel=None)
+    assert slack["blocks"][1]["accessory"] == {
+        "type": "button", "text": {"type": "plain_text", "text": "Open account page"},
+        "url": PAGE,
+    }
+    webhook = config({"receivers": {"w": RECEIVERS["digest"]}, "defaults": {"group_wait": "0s"},
+                      "default_route": {"name": "default", "receivers": ["w"]}})
+    dispatcher = Dispatcher(config=webhook)
+    dispatcher.offer(alert, now=T0)
+    (batch,) = dispatcher.due(T0)
+    body = webhook_body(batch, render_batch(batch, CONFIG, board_url=BOARD))
+    assert [item["account_url"] for item in body["alerts"]] == [PAGE]
+    assert body["alerts"][0]["text"].endswith(f"Account page: {PAGE}")
+
+
+def test_without_a_board_no_link_and_runbook_stays_the_pagerduty_link() -> None:
+    runbooks = config({"defaults": {"runbook_url": "https://rb.example.com/{rule}"}})
+    alert = make_alert(minutes=5)
+    rendered = render_alert(alert, runbooks)
+    assert rendered.account_url is None
+    assert not any(line.startswith("Account page") for line in rendered.lines)
+    am = alertmanager_alert(alert, rendered, firing_ttl=timedelta(hours=1), now=T0)
+    assert "account_url" not in am["annotations"]
+    assert pagerduty_event(alert, rendered, routing_key="rk")["links"] == [
+        {"href": "https://rb.example.com/otif_below_target", "text": "Runbook"}
+    ]
+    linked = render_alert(alert, runbooks, board_url=BOARD)
+    assert pagerduty_event(alert, linked, routing_key="rk")["links"] == [
+        {"href": "https://board.example.com/accounts/ACC-1", "text": "Account page"},
+        {"href": "https://rb.example.com/otif_below_target", "text": "Runbook"},
+    ]
+    section = slack_message(Message(title="t", text="", alerts=(rendered,)), channel=None)
+    assert "accessory" not in section["blocks"][1]

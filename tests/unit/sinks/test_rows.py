@@ -123,6 +123,18 @@ def test_alert_row() -> None:
     assert row["updated_at"] == datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
+def test_account_rows_keep_the_tiering_criteria_as_attributes() -> None:
+    value = orjson.dumps(
+        {"account_id": "acme", "name": "Acme", "tier": "key", "segment": "retail",
+         "annual_revenue_eur": 2e9, "growth_potential": 8, "tier_model_version": "2026-1"}
+    )
+    rows = by_table("accounts", message(value, offset=3, topic="acc", partition=0))
+    assert rows["accounts"][6] == "retail"
+    assert orjson.loads(rows["accounts"][9]) == {
+        "annual_revenue_eur": 2e9, "growth_potential": 8, "tier_model_version": "2026-1"
+    }
+
+
 def test_account_rows_keep_unknown_fields_as_attributes() -> None:
     value = orjson.dumps(
         {
