@@ -255,3 +255,12 @@ class TieringSettings(BaseSettings):
 
     config_path: Path = Path("config/tiering.toml")
     """TOML read by ``producers.tiering.load_tiering_config`` (see docs/tiering.md)."""
+
+
+class FairnessSettings(BaseSettings):
+    """Treatment-gap rules and the reciprocity review (``KAM_FAIRNESS_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="KAM_FAIRNESS_", frozen=True, extra="ignore")
+
+    config_path: Path = Path("config/fairness.toml")
+    """TOML read by ``sinks.fairness.load_fairness_config`` (docs/alert-rules.md, tiering.md)."""
