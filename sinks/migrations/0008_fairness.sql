@@ -54,8 +54,8 @@ AS SELECT
     strategic_accounts,
     key_accounts,
     standard_accounts,
-    if(better = 'higher', strategic_value - standard_value, standard_value - strategic_value)
-        AS gap,
+    multiIf(better = 'higher', strategic_value - standard_value,
+            better = 'lower', standard_value - strategic_value, NULL) AS gap,
     if(standard_value = 0, NULL, gap / abs(standard_value)) AS relative_gap,
     latest_as_of
 FROM
