@@ -21,9 +21,10 @@ from sinks.fairness.config import COSTS, SIGNALS, Cost, ReviewConfig, Signal
 PER_BILLED_EUR = 100_000.0
 """Cost to serve is counted per this many EUR billed in the horizon."""
 Kind = Literal["poor_reciprocity", "candidate"]
-COST_WORDS: dict[Cost, str] = {
-    "ticket": "tickets", "escalation": "escalations", "dispute": "disputes",
-    "credit_note": "credit notes", "failed_delivery": "failed deliveries", "return": "returns",
+COST_WORDS: dict[Cost, tuple[str, str]] = {
+    "ticket": ("ticket", "tickets"), "escalation": ("escalation", "escalations"),
+    "dispute": ("dispute", "disputes"), "credit_note": ("credit note", "credit notes"),
+    "failed_delivery": ("failed delivery", "failed deliveries"), "return": ("return", "returns"),
 }  # fmt: skip
 
 
@@ -158,7 +159,7 @@ def _reasons(r: Reciprocity, kind: Kind) -> tuple[str, ...]:
         value = r.observed[name]
         assert value is not None
         reasons.append(f"{_words(name, value)} (score {r.normalised[name]:.2f})")
-    counted = [f"{n} {COST_WORDS[c]}" for c in COSTS if (n := r.signals.costs.get(c, 0))]
+    counted = [f"{n} {COST_WORDS[c][n != 1]}" for c in COSTS if (n := r.signals.costs.get(c, 0))]
     per = "nothing billed" if r.cost_per_100k is None else (
         f"{r.cost_per_100k:.2f} units per 100k EUR billed")  # fmt: skip
     reasons.append(f"cost to serve {r.cost_score:.2f}/100: {per}"
