@@ -150,10 +150,15 @@ class ReviewConfig(_Frozen):
 
     horizon_days: int = Field(default=90, ge=2)
     min_events: int = Field(default=20, ge=1)
+    min_observations: int = Field(default=5, ge=1)
+    """Payments, CSAT answers, NPS answers or first-half orders a signal needs to count."""
     poor_below: float = Field(default=50.0, ge=0, le=100)
-    candidate_at_or_above: float = Field(default=70.0, ge=0, le=100)
+    candidate_at_or_above: float = Field(default=85.0, ge=0, le=100)
+    candidate_billing_share: float = Field(default=1.0, ge=0)
+    """A candidate also bills (annualised) at least this share of the median strategic account
+    judged in the same review: it brings business like them (0: no such condition)."""
     cost_weight: float = Field(default=0.4, ge=0, le=1)
-    cost_high: float = Field(default=20.0, gt=0)
+    cost_high: float = Field(default=5.0, gt=0)
     weights: dict[Signal, float] = Field(default_factory=lambda: dict(_WEIGHTS))
     scales: dict[Signal, LinearScale | LogScale] = Field(default_factory=_default_scales)
     costs: dict[Cost, float] = Field(default_factory=lambda: dict(_COSTS))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from statistics import median
 from typing import Literal
 
 from schemas.accounts import AccountTier
@@ -56,8 +57,10 @@ class AccountSignals:
         return self.billed_first_half + self.billed_second_half
 
 
-def observed(signals: AccountSignals, horizon_days: int) -> dict[Signal, float | None]:
-    """Each value signal in its own unit; ``None`` when the horizon holds no evidence.
+def observed(signals: AccountSignals, horizon_days: int, min_observations: int = 1
+             ) -> dict[Signal, float | None]:  # fmt: skip
+    """Each value signal in its own unit; ``None`` when the horizon holds no evidence (fewer
+    than ``min_observations`` payments, answers or first-half orders, or nothing billed).
 
     billing: EUR billed, annualised (x 365 / horizon); billing_trend and order_growth: second
     half over first half minus 1; punctuality: share of payments not late; csat: share of
@@ -69,14 +72,15 @@ def observed(signals: AccountSignals, horizon_days: int) -> dict[Signal, float |
         return None if first == 0 else second / first - 1
 
     def share(part: int, whole: int) -> float | None:
-        return None if whole == 0 else part / whole
+        return None if whole < max(min_observations, 1) else part / whole
 
     nps = share(s.nps_promoters - s.nps_detractors, s.nps_responses)
+    orders = s.orders_first_half >= min_observations
     return {
         "billing": s.billed * 365 / horizon_days if s.billed > 0 else None,
         "billing_trend": growth(s.billed_first_half, s.billed_second_half),
         "punctuality": share(s.payments_on_time, s.payments),
-        "order_growth": growth(s.orders_first_half, s.orders_second_half),
+        "order_growth": growth(s.orders_first_half, s.orders_second_half) if orders else None,
         "csat": share(s.csat_satisfied, s.csat_responses),
         "nps": None if nps is None else 100 * nps,
     }
@@ -100,7 +104,7 @@ class Reciprocity:
 
 def score(signals: AccountSignals, config: ReviewConfig) -> Reciprocity:
     """Value, cost to serve and reciprocity of one account (see :class:`ReviewConfig`)."""
-    seen = observed(signals, config.horizon_days)
+    seen = observed(signals, config.horizon_days, config.min_observations)
     normalised = {
         name: round(config.scales[name].normalise(value), 2)
         for name, value in seen.items() if value is not None
@@ -170,20 +174,21 @@ def _reasons(r: Reciprocity, kind: Kind) -> tuple[str, ...]:
 def review(signals: Iterable[AccountSignals], config: ReviewConfig) -> list[ReviewFinding]:
     """Ranked findings: strategic accounts with reciprocity below ``poor_below`` (lowest
     first), then key and standard accounts at or above ``candidate_at_or_above`` (highest
-    first); accounts with fewer than ``min_events`` events in the horizon are not judged."""
+    first) that bill at least ``candidate_billing_share`` of the median strategic account;
+    accounts with fewer than ``min_events`` events in the horizon are not judged."""
+    judged = [score(a, config) for a in signals if a.events >= config.min_events]
+    scored = [r for r in judged if r.score is not None]
+    strategic = [r.signals.billed for r in scored if r.signals.tier is AccountTier.STRATEGIC]
+    least = config.candidate_billing_share * median(strategic) if strategic else 0.0
     poor: list[ReviewFinding] = []
     candidates: list[ReviewFinding] = []
-    for account in signals:
-        if account.events < config.min_events:
-            continue
-        r = score(account, config)
-        if r.score is None:
-            continue
-        if account.tier is AccountTier.STRATEGIC and r.score < config.poor_below:
+    for r in scored:
+        tier, total = r.signals.tier, r.score
+        assert total is not None
+        if tier is AccountTier.STRATEGIC and total < config.poor_below:
             poor.append(ReviewFinding("poor_reciprocity", r, _reasons(r, "poor_reciprocity")))
-        elif account.tier in (AccountTier.KEY, AccountTier.STANDARD) and (
-            r.score >= config.candidate_at_or_above
-        ):
+        elif (tier in (AccountTier.KEY, AccountTier.STANDARD)
+              and total >= config.candidate_at_or_above and r.signals.billed >= least):
             candidates.append(ReviewFinding("candidate", r, _reasons(r, "candidate")))
     poor.sort(key=lambda f: (f.reciprocity.score, f.account_id))
     candidates.sort(key=lambda f: (-(f.reciprocity.score or 0), f.account_id))

@@ -19,9 +19,9 @@ CONFIG = ReviewConfig()
 DOC = Path(__file__).resolve().parents[3] / "docs" / "tiering.md"
 ORION = AccountSignals(
     account_id="ORION-01", name="Orion Retail", tier=AccountTier.STRATEGIC, tier_score=81.11,
-    events=120, billed_first_half=300_000.0, billed_second_half=200_000.0, ordered=450_000.0,
+    events=120, billed_first_half=600_000.0, billed_second_half=400_000.0, ordered=900_000.0,
     payments=10, payments_on_time=4, orders_first_half=10, orders_second_half=8,
-    csat_responses=5, csat_satisfied=2, nps_responses=4, nps_promoters=1, nps_detractors=2,
+    csat_responses=5, csat_satisfied=2, nps_responses=8, nps_promoters=2, nps_detractors=4,
     costs={"ticket": 12, "escalation": 3, "dispute": 2, "credit_note": 1, "failed_delivery": 1,
            "return": 2},
 )  # fmt: skip
@@ -45,20 +45,21 @@ ACCOUNTS = [
 
 def test_the_strategic_example_scores_exactly_as_worked_by_hand() -> None:
     r = score(ORION, CONFIG)
-    assert r.observed["billing"] == pytest.approx(500_000 * 365 / 90, rel=1e-15)
+    assert r.observed["billing"] == pytest.approx(1_000_000 * 365 / 90, rel=1e-15)
     assert r.normalised == {
-        "billing": 57.68,  # (log10(2,027,777.78) - 4) / (8 - 4)
-        "billing_trend": 16.67,  # 200 k / 300 k - 1 = -33.3%, on -50% .. +50%
+        "billing": 65.2,  # (log10(4,055,555.56) - 4) / (8 - 4)
+        "billing_trend": 16.67,  # 400 k / 600 k - 1 = -33.3%, on -50% .. +50%
         "punctuality": 40.0,  # 4 of 10 payments on time
         "order_growth": 30.0,  # 8 / 10 - 1 = -20%
         "csat": 0.0,  # 2 of 5 satisfied = 40%, below the 50% floor
-        "nps": 37.5,  # (1 - 2) / 4 = -25
+        "nps": 37.5,  # (2 - 4) / 8 = -25
     }
-    # 0.3 x 57.68 + 0.15 x 16.67 + 0.2 x 40 + 0.15 x 30 + 0.1 x 0 + 0.1 x 37.5 = 36.0545
-    assert r.value_score == 36.05
-    # 12 x 1 + 3 x 3 + 2 x 3 + 1 x 2 + 1 x 2 + 2 x 2 = 35 units over 5 x 100 k EUR billed
-    assert (r.cost_units, r.cost_per_100k, r.cost_score) == (35.0, 7.0, 35.0)
-    assert r.score == 47.63  # 0.6 x 36.05 + 0.4 x (100 - 35)
+    # 0.3 x 65.2 + 0.15 x 16.67 + 0.2 x 40 + 0.15 x 30 + 0.1 x 0 + 0.1 x 37.5 = 38.3105
+    assert r.value_score == 38.31
+    # 12 x 1 + 3 x 3 + 2 x 3 + 1 x 2 + 1 x 2 + 2 x 2 = 35 units over 10 x 100 k EUR billed;
+    # 3.5 of the 5 units per 100 k EUR that score 100
+    assert (r.cost_units, r.cost_per_100k, r.cost_score) == (35.0, 3.5, 70.0)
+    assert r.score == 34.99  # 0.6 x 38.31 + 0.4 x (100 - 70) = 34.986
 
 
 def test_the_candidate_example_renormalises_over_the_signals_it_has() -> None:
@@ -68,41 +69,47 @@ def test_the_candidate_example_renormalises_over_the_signals_it_has() -> None:
                             "order_growth": 100.0, "csat": 100.0}  # fmt: skip
     # (0.3 x 65.2 + 0.15 x 100 + 0.2 x 91.67 + 0.15 x 100 + 0.1 x 100) / 0.9 = 86.5489
     assert r.value_score == 86.55
-    assert (r.cost_units, r.cost_per_100k, r.cost_score) == (6.0, 0.6, 3.0)
-    assert r.score == 90.73  # 0.6 x 86.55 + 0.4 x 97
+    assert (r.cost_units, r.cost_per_100k, r.cost_score) == (6.0, 0.6, 12.0)
+    assert r.score == 87.13  # 0.6 x 86.55 + 0.4 x 88
 
 
 def test_the_review_ranks_poor_strategic_accounts_first_then_candidates() -> None:
     weaker = replace(ORION, account_id="ORION-02", payments_on_time=0)
     quiet = replace(NOVA, account_id="NOVA-08", events=CONFIG.min_events - 1)
-    healthy = replace(ORION, account_id="ORION-03", payments_on_time=10, csat_satisfied=5)
-    standard = replace(NOVA, account_id="STD-01", tier=AccountTier.STANDARD, payments_on_time=6)
-    findings = review([NOVA, ORION, quiet, healthy, weaker, standard], CONFIG)
+    healthy = replace(ORION, account_id="ORION-03", payments_on_time=10, csat_satisfied=5,
+                      costs={})  # fmt: skip
+    standard = replace(NOVA, account_id="STD-01", tier=AccountTier.STANDARD, payments_on_time=12)
+    small = replace(NOVA, account_id="STD-02", tier=AccountTier.STANDARD,
+                    billed_first_half=300_000.0, billed_second_half=450_000.0, costs={})
+    findings = review([NOVA, ORION, quiet, healthy, weaker, standard, small], CONFIG)
     assert [(f.kind, f.account_id, f.reciprocity.score) for f in findings] == [
-        ("poor_reciprocity", "ORION-02", 42.83),
-        ("poor_reciprocity", "ORION-01", 47.63),
-        ("candidate", "NOVA-07", 90.73),
-        ("candidate", "STD-01", 85.17),
+        ("poor_reciprocity", "ORION-02", 30.19),  # value 38.31 - 0.2 x 40 = 30.31
+        ("poor_reciprocity", "ORION-01", 34.99),
+        ("candidate", "STD-01", 88.24),  # value (0.3 x 65.2 + 15 + 20 + 15 + 10) / 0.9 = 88.4
+        ("candidate", "NOVA-07", 87.13),
     ]
-    assert score(healthy, CONFIG).score == 60.83  # strategic, not poor: no finding
+    assert score(healthy, CONFIG).score == 76.19  # strategic, not poor: no finding
+    # 91.31 (value 85.51, no cost), but 750 k EUR billed: less than the strategic median 1 M
+    assert score(small, CONFIG).score == 91.31
     assert findings[1].reasons == (
         "billing -33% half over half (score 16.67)",
         "40% of payments on time (score 40.00)",
         "orders -20% half over half (score 30.00)",
         "CSAT 40% satisfied (score 0.00)",
         "NPS -25 (score 37.50)",
-        "cost to serve 35.00/100: 7.00 units per 100k EUR billed (12 tickets, 3 escalations,"
+        "cost to serve 70.00/100: 3.50 units per 100k EUR billed (12 tickets, 3 escalations,"
         " 2 disputes, 1 credit note, 1 failed delivery, 2 returns)",
     )
 
 
 def test_cost_without_billing_is_the_costliest_and_no_signal_is_no_score() -> None:
     unbilled = AccountSignals(account_id="X", name="X", tier=AccountTier.KEY, tier_score=None,
-                              events=30, payments=2, payments_on_time=2, costs={"ticket": 1})
+                              events=30, payments=5, payments_on_time=5, costs={"ticket": 1})
     r = score(unbilled, CONFIG)
     assert (r.value_score, r.cost_per_100k, r.cost_score, r.score) == (100.0, None, 100.0, 60.0)
     silent = AccountSignals(account_id="Y", name="Y", tier=AccountTier.KEY, tier_score=None,
-                            events=30)  # fmt: skip
+                            events=30, payments=2, payments_on_time=2, csat_responses=2,
+                            csat_satisfied=2, orders_first_half=2, orders_second_half=4)
     assert score(silent, CONFIG).score is None
     assert review([silent], CONFIG) == []
 
@@ -113,7 +120,7 @@ def rendered() -> str:
                  for a in ACCOUNTS}  # fmt: skip
     assert [(d.tier, d.score) for d in decisions.values()] == [
         (AccountTier.STRATEGIC, 81.11), (AccountTier.KEY, 54.64)]  # fmt: skip
-    findings = review([NOVA, ORION], CONFIG)
+    findings = review([NOVA, ORION], CONFIG)  # the strategic median: Orion's 1 M EUR
     return render_review(findings, config=CONFIG, end=END, decisions=decisions, accounts=2)
 
 

@@ -76,7 +76,7 @@ def test_the_review_on_the_view_is_the_review_on_the_events(
     stored: tuple[ChdbBackend, Dataset],
 ) -> None:
     store, dataset = stored
-    config = ReviewConfig(poor_below=65.0)
+    config = ReviewConfig(poor_below=65.0, candidate_at_or_above=70.0, candidate_billing_share=0.3)
     findings = review(signals(dataset, NOW, HORIZON), config)
     assert {f.kind for f in findings} == {"poor_reciprocity", "candidate"}
     stored_findings = review(read_signals(store.query, "kam", end=NOW, horizon_days=HORIZON),
