@@ -39,6 +39,7 @@ from kam.settings import (
     TopicSettings,
     WorkerSettings,
 )
+from schemas.touchpoints import ContactPoint
 from sinks.notify.commands import add_snooze_arguments, add_unsnooze_arguments
 
 Command = Callable[[argparse.Namespace], int]
@@ -209,9 +210,11 @@ def _topics(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    from producers.scenarios import tiers_ignored_by
     from producers.simulation import simulate
 
     kafka, topics = _ready_topics()
+    blind = args.tier_blind
     report = simulate(
         kafka=kafka,
         topics=topics,
@@ -222,6 +225,7 @@ def _simulate(args: argparse.Namespace) -> int:
         duration=args.duration,
         bad_probability=args.bad_probability,
         invalid_fraction=args.invalid_fraction,
+        tier_service=None if blind is None else tiers_ignored_by(ContactPoint(blind)),
     )
     print(report.summary())
     return 0 if report.failed == 0 else 1
@@ -421,6 +425,12 @@ def _add_simulation_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=0.0,
         help="share of invalid messages (dead-letter demo)",
+    )
+    parser.add_argument(
+        "--tier-blind",
+        choices=[cp.value for cp in ContactPoint],
+        default=None,
+        help="departments serve strategic accounts better, except this one (treatment-gap demo)",
     )
 
 
