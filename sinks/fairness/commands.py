@@ -85,8 +85,10 @@ def check_command(
     query = clickhouse_query(clickhouse)
     stop = stop or threading.Event()
     while True:
+        now = datetime.now(UTC)  # to the millisecond, as ClickHouse stores alert times
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
         check_once(query=query, database=clickhouse.database, config=config, kafka=kafka,
-                   topics=topics, now=datetime.now(UTC), out=out)  # fmt: skip
+                   topics=topics, now=now, out=out)  # fmt: skip
         out.flush()
         if every is None or stop.wait(every):
             return 0
