@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from schemas import AccountTier, Alert, AlertStatus, Severity
 from sinks.fairness import (
@@ -15,6 +17,7 @@ from sinks.fairness import (
     TierValues,
     evaluate,
     load_fairness_config,
+    metrics,
     relative_gap,
     treatment_gap,
 )
@@ -163,3 +166,19 @@ def test_gap_alerts_go_to_the_kam_director_route_only(
     config = load_routing_config(Path(routing), env=dict.fromkeys(names, "http://127.0.0.1:1"))
     [alert] = evaluate(CONFIG, [p90(400.0, 400.0)], {}, now=NOW)
     assert [(t.receiver, t.channel, t.route) for t in route_alert(alert, config)] == expected
+
+
+def test_the_gauges_show_each_gap_and_tier_value() -> None:
+    rows = [p90(380.0, 400.0), TierValues("logistics", "7d", "otif", {S: 0.75}, {S: 1})]
+    metrics.observe(rows)
+
+    def sample(name: str, **labels: str) -> float | None:
+        return REGISTRY.get_sample_value(name, labels)
+
+    cell = {"contact_point": "support", "kpi": KPI, "window": "7d"}
+    assert sample("kam_treatment_gap", **cell) == 20.0
+    assert [sample("kam_treatment_gap_tier_value", **cell, tier=t.value) for t in (S, K, STD)] == [
+        380.0, 380.0, 400.0]  # fmt: skip
+    otif = {"contact_point": "logistics", "kpi": "otif", "window": "7d"}
+    assert math.isnan(sample("kam_treatment_gap", **otif) or 0.0)
+    assert math.isnan(sample("kam_treatment_gap_tier_value", **otif, tier="standard") or 0.0)
