@@ -641,6 +641,15 @@ def panel_score_trend(d: Dataset, window: str) -> Rows:
     return [[t, a, sum(v) / len(v)] for (t, a), v in values.items()]
 
 
+def panel_treatment_gap(d: Dataset, window: str) -> Rows:
+    """Every KPI with a gap in the health window, rounded as the panel rounds."""
+    return [
+        [cp, kpi, *(None if v is None else ch_round(v, 3) for v in (*means, gap)), k1, k3]
+        for cp, w, kpi, *means, k1, _, k3, gap, _, _ in gap_rows(d)
+        if w == window and gap is not None
+    ]
+
+
 PANELS: dict[str, tuple[Callable[[Dataset, str], Rows], Callable[[list[Any]], Any]]] = {
     "Open alerts now": (lambda d, w: panel_open_alerts(d), repr),
     "Bad experiences (range)": (lambda d, w: panel_bad_experiences(d), repr),
@@ -658,6 +667,8 @@ PANELS: dict[str, tuple[Callable[[Dataset, str], Rows], Callable[[list[Any]], An
     "OTIF of strategic accounts (range)": (lambda d, w: q1(d, days=7), lambda row: row[3]),
     "Failed events by type": (lambda d, w: panel_failures_by_type(d), lambda row: row[0]),
     "Experience score trend (overall)": (panel_score_trend, lambda row: row[0]),
+    "Treatment gap (health window): strategic vs standard": (
+        panel_treatment_gap, lambda row: (row[5], row[0], row[1])),
 }  # fmt: skip
 """Panel title -> (recomputation, the panel's ORDER BY)."""
 
