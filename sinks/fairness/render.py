@@ -27,14 +27,17 @@ def _declared(decision: TierDecision | None) -> str:
         return "declared: no master data on the accounts topic"
     parts = []
     for contribution in decision.contributions:
-        if contribution.criterion in DECLARED:
+        if contribution.criterion in DECLARED and contribution.value is not None:
             label, unit = DECLARED[contribution.criterion]
             value = contribution.value
-            shown = "not recorded" if value is None else (
-                f"{value:,.0f} {unit}" if unit.startswith("EUR") else f"{value:g}{unit}"
-            )  # fmt: skip
-            parts.append(f"{label} {shown}")
-    return f"declared (tier score {decision.score:.2f}): " + ", ".join(parts)
+            if isinstance(value, str):
+                parts.append(f"{label} {value}")
+            else:
+                shown = f"{value:,.0f} " if unit.startswith("EUR") else f"{value:g}"
+                parts.append(f"{label} {shown}{unit}")
+    if not parts:
+        return "declared: no billing, purchase or growth criteria in the master data"
+    return f"declared (tiering model score {decision.score:.2f}): " + ", ".join(parts)
 
 
 def _observed(finding: ReviewFinding, horizon_days: int) -> str:

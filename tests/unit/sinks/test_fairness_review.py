@@ -135,3 +135,13 @@ def test_the_worked_example_of_the_docs_is_what_the_review_prints() -> None:
     for number in (f"{r.value_score:.2f}", f"{r.cost_units:.0f} units", f"{r.cost_score:.2f}",
                    f"**{r.score:.2f}**"):  # fmt: skip
         assert number in section
+
+
+def test_the_review_says_when_master_data_or_criteria_are_missing() -> None:
+    tiering = load_tiering_config(Path("config/tiering.toml"))
+    bare = Account(account_id="NOVA-07", name="Nova Hotels", updated_at=END)
+    decisions = {"NOVA-07": decide_account_tier(bare, config=tiering, decided_at=END)}
+    text = render_review(review([NOVA, ORION], CONFIG), config=CONFIG, end=END,
+                         decisions=decisions, accounts=2)  # fmt: skip
+    assert "\n   declared: no master data on the accounts topic\n" in text  # ORION-01
+    assert "\n   declared: no billing, purchase or growth criteria in the master data\n" in text
