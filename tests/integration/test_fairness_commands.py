@@ -1,6 +1,7 @@
 """``kam fairness check`` and ``kam accounts review`` as a person runs them, on the real broker
 with chdb: the treatment-gap alert fires once, is stored by the real sink, is not repeated,
-then resolves; the review prints the worked example of docs/tiering.md from stored events.
+then resolves, and the real notifier delivers both states to the KAM director's route; the
+review prints the worked example of docs/tiering.md from stored events.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import orjson
 from confluent_kafka import Consumer
 
+from kam.processes import ServiceProcess
 from kam.settings import ClickHouseSettings
 from producers import TouchpointPublisher
 from schemas import Alert, AlertStatus, Severity, contact_point_of
@@ -19,6 +21,7 @@ from schemas.origins import header_origin
 from sinks import run_sql
 from sinks.chdb_backend import ChdbBackend
 from sinks.migrate import apply_migrations
+from sinks.notify.local import RecordingServer
 from sinks.rows import COLUMNS
 from tests.integration.conftest import Pipeline
 from tests.integration.helpers import wait_for
@@ -83,7 +86,7 @@ def summary(strategic: str, served: str) -> str:
     )
 
 
-def test_a_treatment_gap_fires_once_is_stored_and_resolves(pipeline: Pipeline) -> None:
+def test_a_treatment_gap_fires_once_is_stored_routed_and_resolves(pipeline: Pipeline) -> None:
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     backend = store(pipeline)
     tiers = {"s1": "strategic", "s2": "strategic", "s3": "strategic", "d1": "standard",
@@ -95,7 +98,22 @@ def test_a_treatment_gap_fires_once_is_stored_and_resolves(pipeline: Pipeline) -
                    [p90(a, v, at) for a, v in values.items()], dedup_token=None)  # fmt: skip
     backend.close()
     sink = pipeline.service(["sink"], name="sink")
+    with RecordingServer() as director, RecordingServer() as alertmanager:
+        pipeline.service(["notify"], name="notify", env={
+            "KAM_NOTIFY_CONFIG_PATH": "config/routing-demo.toml",
+            "KAM_NOTIFY_INBOX_URL": director.url, "KAM_NOTIFY_INBOX_SECRET": "s",
+            "KAM_NOTIFY_ALERTMANAGER_URL": alertmanager.url,
+        })  # fmt: skip
+        alert = fire_then_resolve(pipeline, sink, at)
+        [fired, resolved] = [r.json() for r in director.wait_for(2, timeout=60)]
+    assert [(b["group_key"], [(a["alert_key"], a["status"]) for a in b["alerts"]])
+            for b in (fired, resolved)] == [
+        ("portfolio", [(KEY, "firing")]), ("portfolio", [(KEY, "resolved")])]  # fmt: skip
+    assert fired["alerts"][0]["summary"] == alert.summary
 
+
+def fire_then_resolve(pipeline: Pipeline, sink: ServiceProcess, at: datetime) -> Alert:
+    """Check (fires), check again (nothing new), faster answers, check (resolves)."""
     fired = kam(pipeline, "fairness", "check")
     assert outcome(fired)[:2] == (0, [
         f"treatment gap: 1 contact point x window x KPI rows, 3 rule(s), 1 alert state(s)"
@@ -139,6 +157,7 @@ def test_a_treatment_gap_fires_once_is_stored_and_resolves(pipeline: Pipeline) -
     ]
     wait_for(lambda: stored_states(pipeline) == ["firing", "resolved"],
              what="the sink to store the resolve", alive=[sink])  # fmt: skip
+    return alert
 
 
 def event(account_id: str, n: int, event_type: str, days_ago: float,
