@@ -121,8 +121,10 @@ def summary(finding: Finding) -> str:
     else:
         size = format_change(kpi, abs(gap))
         wanted = f"more than {format_change(kpi, rule.minimum)} better"
-    how = "better" if gap > 0 else "worse" if gap < 0 else "no better"
-    served = f"strategic served {size} {how}" if gap != 0 else "strategic served no better"
+    served = (
+        "strategic served no better" if gap == 0
+        else f"strategic served {size} {'better' if gap > 0 else 'worse'}"
+    )  # fmt: skip
     counts = ", ".join(f"{values.accounts.get(t, 0)} {t.value}" for t in TIERS)
     return (
         f"{rule.contact_point.value} {KPIS[kpi].label} ({rule.window}): strategic "
