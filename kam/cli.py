@@ -398,6 +398,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
+
+
 def _moment(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
@@ -464,7 +474,7 @@ def _add_fairness_commands(
         needs=(_fairness, _clickhouse, *kafka),
     )
     check.add_argument(
-        "--every", type=float, default=None, help="run again every this many s until SIGTERM"
+        "--every", type=_seconds, default=None, help="run again every this many s until SIGTERM"
     )
 
 

@@ -170,6 +170,12 @@ def _cases() -> Iterator[pytest.ParameterSet]:
     )
     argv = ("accounts", "review", "--end", "2026-12-01T00:00:00")
     yield pytest.param(Case("accounts review", {}, line_review, argv), id="review-naive-end")
+    line_every = (
+        "kam fairness check: argument --every: must be more than 0, not 0: see"
+        " `kam fairness check --help`"
+    )
+    argv = ("fairness", "check", "--every", "0")
+    yield pytest.param(Case("fairness check", {}, line_every, argv), id="check-every-zero")
     yield pytest.param(Case("frobnicate", {}, line, ("frobnicate",)), id="unknown-command")
 
 
