@@ -17,6 +17,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -29,6 +30,7 @@ from kam.settings import (
     AlertingSettings,
     BoardSettings,
     ClickHouseSettings,
+    FairnessSettings,
     KafkaSettings,
     KpiSettings,
     MetricsSettings,
@@ -38,6 +40,7 @@ from kam.settings import (
     TopicSettings,
     WorkerSettings,
 )
+from schemas.touchpoints import ContactPoint
 from sinks.notify.commands import add_snooze_arguments, add_unsnooze_arguments
 
 Command = Callable[[argparse.Namespace], int]
@@ -79,6 +82,12 @@ def _load_routing(path: Path) -> object:
     return load_routing_config(path)
 
 
+def _load_fairness(path: Path) -> object:
+    from sinks.fairness import load_fairness_config
+
+    return load_fairness_config(path)
+
+
 def _load_tiering(path: Path) -> object:
     from producers.tiering import load_tiering_config
 
@@ -89,6 +98,7 @@ ALERT_RULES = ConfigFile("alert rules file", "KAM_ALERTS_RULES_PATH", _load_aler
 KPI_CONFIG = ConfigFile("KPI configuration file", "KAM_KPI_CONFIG_PATH", _load_kpi_config)
 ROUTING = ConfigFile("routing file", "KAM_NOTIFY_CONFIG_PATH", _load_routing)
 TIERING = ConfigFile("tiering configuration file", "KAM_TIERING_CONFIG_PATH", _load_tiering)
+FAIRNESS = ConfigFile("fairness configuration file", "KAM_FAIRNESS_CONFIG_PATH", _load_fairness)
 
 
 def _input_file(args: argparse.Namespace) -> None:
@@ -109,6 +119,10 @@ def _routing(args: argparse.Namespace) -> None:
 
 def _tiering(args: argparse.Namespace) -> None:
     preflight.require_config(TIERING, TieringSettings().config_path)
+
+
+def _fairness(args: argparse.Namespace) -> None:
+    preflight.require_config(FAIRNESS, FairnessSettings().config_path)
 
 
 def _clickhouse(args: argparse.Namespace) -> None:
@@ -232,9 +246,11 @@ def _topics(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    from producers.scenarios import tiers_ignored_by
     from producers.simulation import simulate
 
     kafka, topics = _ready_topics()
+    blind = args.tier_blind
     report = simulate(
         kafka=kafka,
         topics=topics,
@@ -245,6 +261,7 @@ def _simulate(args: argparse.Namespace) -> int:
         duration=args.duration,
         bad_probability=args.bad_probability,
         invalid_fraction=args.invalid_fraction,
+        tier_service=None if blind is None else tiers_ignored_by(ContactPoint(blind)),
     )
     print(report.summary())
     return 0 if report.failed == 0 else 1
@@ -298,6 +315,46 @@ def _accounts_explain(args: argparse.Namespace) -> int:
         config_path=TieringSettings().config_path,
         out=sys.stdout,
         err=sys.stderr,
+    )
+
+
+def _accounts_review(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from producers.tiering import load_tiering_config
+    from sinks.fairness import load_fairness_config
+    from sinks.fairness.commands import clickhouse_query, review_text, tier_decisions
+
+    config = load_fairness_config(FairnessSettings().config_path).review
+    if args.horizon_days is not None:
+        config = config.model_copy(update={"horizon_days": args.horizon_days})
+    kafka, topics = KafkaSettings(), TopicSettings()
+    clickhouse = ClickHouseSettings()
+    decisions = tier_decisions(kafka, topics, load_tiering_config(TieringSettings().config_path))
+    end = args.end or datetime.now(UTC)
+    print(review_text(clickhouse_query(clickhouse), clickhouse.database, config, end=end,
+                      decisions=decisions), end="")  # fmt: skip
+    return 0
+
+
+def _fairness_check(args: argparse.Namespace) -> int:
+    from sinks.fairness import load_fairness_config
+    from sinks.fairness.commands import check_command
+
+    config = load_fairness_config(FairnessSettings().config_path)
+    metrics = MetricsSettings()
+    if args.every is not None and metrics.port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics.port, addr=metrics.host)
+    return check_command(
+        clickhouse=ClickHouseSettings(),
+        config=config,
+        kafka=KafkaSettings(),
+        topics=TopicSettings(),
+        out=sys.stdout,
+        every=args.every,
+        stop=_stop_on_signal() if args.every is not None else None,
     )
 
 
@@ -379,6 +436,26 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"needs a UTC offset, e.g. {text}Z")
+    return moment
+
+
 def _add_simulation_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="same seed, same events")
     parser.add_argument("--accounts", type=int, default=50, help="number of accounts")
@@ -396,6 +473,46 @@ def _add_simulation_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=0.0,
         help="share of invalid messages (dead-letter demo)",
+    )
+    parser.add_argument(
+        "--tier-blind",
+        choices=[cp.value for cp in ContactPoint],
+        default=None,
+        help="departments serve strategic accounts better, except this one (treatment-gap demo)",
+    )
+
+
+def _add_fairness_commands(
+    command: Callable[..., argparse.ArgumentParser],
+    account_commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    """``kam accounts review`` and ``kam fairness check`` (issue 13)."""
+    kafka: tuple[Check, ...] = (_broker,)
+    account_review = command(
+        "review",
+        _accounts_review,
+        "rank accounts by reciprocity: poor strategic ones, key/standard candidates",
+        account_commands,
+        needs=(_fairness, _tiering, _clickhouse, *kafka),
+    )
+    account_review.add_argument(
+        "--horizon-days", type=_positive, default=None, help="days before --end (default: file)"
+    )
+    account_review.add_argument(
+        "--end", type=_moment, default=None, help="end of the horizon, ISO 8601 with offset"
+    )
+
+    fairness = command("fairness", None, "are strategic accounts really served better")
+    fairness_commands = fairness.add_subparsers(dest="fairness_command", required=True)
+    check = command(
+        "check",
+        _fairness_check,
+        "judge the treatment-gap rules and publish their alerts",
+        fairness_commands,
+        needs=(_fairness, _clickhouse, *kafka),
+    )
+    check.add_argument(
+        "--every", type=_seconds, default=None, help="run again every this many s until SIGTERM"
     )
 
 
@@ -538,6 +655,7 @@ def build_parser() -> argparse.ArgumentParser:
         needs=(_tiering, *kafka),
     )
     explain.add_argument("account_id")
+    _add_fairness_commands(command, account_commands)
 
     alerts = command("alerts", None, "alert snoozes")
     alert_commands = alerts.add_subparsers(dest="alerts_command", required=True)

@@ -9,6 +9,7 @@ board on the same data (through the sink's SQL endpoint) until Enter is pressed,
 
 from __future__ import annotations
 
+import io
 import shutil
 import sys
 import time
@@ -16,6 +17,7 @@ import urllib.request
 from collections.abc import Callable
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +31,26 @@ from kam.settings import (
     AlertingSettings,
     BoardSettings,
     ClickHouseSettings,
+    FairnessSettings,
     KafkaSettings,
     KpiSettings,
     TieringSettings,
     TopicSettings,
 )
 from producers import TouchpointPublisher
+from producers.scenarios import (
+    BEHAVES_STRATEGIC,
+    COSTS_MORE_THAN_IT_GIVES,
+    AccountBehaviour,
+    tiers_ignored_by,
+)
 from producers.simulation import simulate
 from producers.simulator import SimulationConfig, simulated_accounts
+from producers.tiering import load_tiering_config
+from schemas import AccountTier, ContactPoint
 from sinks import run_sql
+from sinks.fairness import load_fairness_config
+from sinks.fairness.commands import check_once, clickhouse_query, review_text, tier_decisions
 from sinks.notify.local import RecordingServer, local_alertmanager
 
 DEMO_ROUTING = Path("config/routing-demo.toml")
@@ -61,7 +74,18 @@ SUMMARY_QUERIES = {
         FROM {db}.touchpoints WHERE tier IN ('strategic', 'key')
         GROUP BY account_name, tier, kam_owner
         ORDER BY bad_experiences DESC, account_name, tier, kam_owner LIMIT 8""",
+    "Treatment gap over 7 days: strategic vs standard accounts (gap > 0: strategic served better)":
+    """
+        SELECT contact_point, kpi, round(strategic_value, 3) AS strategic,
+               round(key_value, 3) AS key, round(standard_value, 3) AS standard,
+               round(gap, 3) AS gap
+        FROM {db}.treatment_gap
+        WHERE window = '7d' AND kpi IN ('first_response_minutes_p90', 'sla_attainment', 'otif',
+                                        'dispute_rate', 'experience_score')
+        ORDER BY contact_point, kpi""",
 }
+TIER_BLIND = ContactPoint.SUPPORT
+"""The department of the demo that ignores tiers: the treatment gap shows it."""
 
 
 class DemoError(KamError):
@@ -95,12 +119,44 @@ def _wait(
         time.sleep(0.5)
 
 
-def _count(clickhouse: ClickHouseSettings, table: str) -> int:
+def _count(clickhouse: ClickHouseSettings, table: str, where: str = "1") -> int:
+    sql = f"SELECT count() FROM {clickhouse.database}.{table} WHERE {where}"
+    return int(run_sql(clickhouse, sql, fmt="TSV").strip() or 0)
 
-    return int(
-        run_sql(clickhouse, f"SELECT count() FROM {clickhouse.database}.{table}", fmt="TSV").strip()
-        or 0
-    )
+
+def demo_behaviour(options: DemoOptions) -> dict[str, AccountBehaviour]:
+    """The first strategic account gives back too little; the last standard one behaves like a
+    strategic account: the tier review finds both."""
+    accounts = simulated_accounts(SimulationConfig(seed=options.seed, accounts=options.accounts))
+    strategic = [a.account_id for a in accounts if a.tier is AccountTier.STRATEGIC]
+    standard = [a.account_id for a in accounts if a.tier is AccountTier.STANDARD]
+    planted = {}
+    if strategic:
+        planted[strategic[0]] = COSTS_MORE_THAN_IT_GIVES
+    if standard:
+        planted[standard[-1]] = BEHAVES_STRATEGIC
+    return planted
+
+
+def _fairness(
+    clickhouse: ClickHouseSettings, kafka: KafkaSettings, topics: TopicSettings,
+    services: list[ServiceProcess], timeout: float,
+) -> tuple[str, str]:  # fmt: skip
+    """Judge the treatment-gap rules (their alerts go through the running sink and notifier)
+    and review the tiers, while the services run; the two reports as text."""
+    config = load_fairness_config(FairnessSettings().config_path)
+    query, now = clickhouse_query(clickhouse), datetime.now(UTC)
+    out = io.StringIO()
+    published = check_once(query=query, database=clickhouse.database, config=config,
+                           kafka=kafka, topics=topics, now=now, out=out)  # fmt: skip
+    account = config.treatment_gap.alerts.account_id
+    _wait(
+        lambda: _count(clickhouse, "alerts", f"account_id = '{account}'") >= len(published),
+        services=services, timeout=timeout, what="the treatment-gap alerts to reach ClickHouse",
+    )  # fmt: skip
+    decisions = tier_decisions(kafka, topics, load_tiering_config(TieringSettings().config_path))
+    review = review_text(query, clickhouse.database, config.review, end=now, decisions=decisions)
+    return out.getvalue(), review
 
 
 def _publish_accounts(kafka: KafkaSettings, topics: TopicSettings, options: DemoOptions) -> None:
@@ -174,6 +230,8 @@ def run_demo(options: DemoOptions) -> int:
             duration=options.duration,
             bad_probability=0.04,
             invalid_fraction=0.01,
+            tier_service=tiers_ignored_by(TIER_BLIND),
+            behaviour=demo_behaviour(options),
             publish_accounts=False,
         )
         print(
@@ -190,13 +248,14 @@ def run_demo(options: DemoOptions) -> int:
             timeout=options.settle_timeout,
             what="every touchpoint and dead letter to reach ClickHouse",
         )
+        gaps, review = _fairness(clickhouse, kafka, topics, services, options.settle_timeout)
         time.sleep(5)  # the notifier's grouping window
         for service in services:
             if service.name != "sink":
                 service.stop()  # the sink stays: it answers the board's and the summary's SQL
         notifications = inbox.requests
         shown = _alertmanager_alerts(alertmanager)
-        _summary(clickhouse, notifications, shown)
+        _summary(clickhouse, notifications, shown, fairness=(gaps, review))
         _offer_board(board_settings, clickhouse=clickhouse, kafka=kafka, topics=topics,
                      notifications=notifications, options=options)
     print(
@@ -206,11 +265,22 @@ def run_demo(options: DemoOptions) -> int:
     return 0
 
 
-def _summary(clickhouse: ClickHouseSettings, notifications: list[Any], shown: int) -> None:
+def _summary(
+    clickhouse: ClickHouseSettings,
+    notifications: list[Any],
+    shown: int,
+    *,
+    fairness: tuple[str, str],
+) -> None:
+    gaps, review = fairness
     print()
     for title, sql in SUMMARY_QUERIES.items():
         print(f"== {title}")
         print(run_sql(clickhouse, sql.format(db=clickhouse.database)), flush=True)
+    print(f"== Treatment-gap rules ({TIER_BLIND.value} ignores tiers in this simulation)")
+    print(gaps)
+    print("== Tier review (kam accounts review)")
+    print(review)
     print(
         f"== Alerting: {len(notifications)} signed notifications reached the account-team "
         f"inbox; Alertmanager showed {shown} active KAM alerts."

@@ -306,3 +306,12 @@ class BoardSettings(BaseSettings):
             return self.public_url.rstrip("/")
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+
+class FairnessSettings(BaseSettings):
+    """Treatment-gap rules and the reciprocity review (``KAM_FAIRNESS_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="KAM_FAIRNESS_", frozen=True, extra="ignore")
+
+    config_path: Path = Path("config/fairness.toml")
+    """TOML read by ``sinks.fairness.load_fairness_config`` (docs/alert-rules.md, tiering.md)."""

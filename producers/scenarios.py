@@ -8,12 +8,12 @@ one breaks none, for every account tier. Pure functions: all randomness comes fr
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from schemas import ContactPoint, Priority, contact_point_of
+from schemas import AccountTier, ContactPoint, Priority, contact_point_of
 from schemas.sla import SUPPORT_SLA_MINUTES
 
 Payload = dict[str, Any]
@@ -256,3 +256,82 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("payment_failed", "payment_failed", _payment_failed),
 )
 """Every event type of the catalogue, each with its good and/or bad renderings."""
+
+
+# --- how departments treat tiers ---------------------------------------------------------------
+ELAPSED_FIELDS = ("opened_at", "requested_at", "placed_at", "disputed_at")
+"""Payload times that start what the event ends: a reply, a quote, a confirmation, a dispute."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TierService:
+    """How the departments serve each tier (``SimulationConfig.tier_service``).
+
+    A department that serves tiers gives an account of tier T ``bad_factor[T]`` times the
+    chance of a bad experience, and answers its good events (replies, resolutions, quotes,
+    order confirmations, dispute resolutions) in ``speed_factor[T]`` times the time. The
+    departments in ``blind`` ignore tiers: every account is served like a standard one, the
+    failure the founding article describes. Without a ``TierService`` nobody looks at tiers.
+    """
+
+    bad_factor: Mapping[AccountTier, float] = field(default_factory=lambda: {
+        AccountTier.STRATEGIC: 0.25, AccountTier.KEY: 0.5, AccountTier.STANDARD: 1.0})
+    speed_factor: Mapping[AccountTier, float] = field(default_factory=lambda: {
+        AccountTier.STRATEGIC: 0.4, AccountTier.KEY: 0.7, AccountTier.STANDARD: 1.0})
+    blind: frozenset[ContactPoint] = frozenset()
+
+    def bad(self, contact_point: ContactPoint, tier: AccountTier) -> float:
+        return 1.0 if contact_point in self.blind else self.bad_factor.get(tier, 1.0)
+
+    def speed(self, contact_point: ContactPoint, tier: AccountTier) -> float:
+        return 1.0 if contact_point in self.blind else self.speed_factor.get(tier, 1.0)
+
+
+def served_faster(payload: Payload, at: datetime, factor: float) -> Payload:
+    """``payload`` with each elapsed time up to ``at`` scaled by ``factor`` (whole seconds)."""
+    if factor == 1.0:
+        return payload
+    faster = dict(payload)
+    for name in ELAPSED_FIELDS:
+        if name in faster:
+            began = datetime.fromisoformat(faster[name])
+            faster[name] = _ago(at, (at - began).total_seconds() * factor)
+    return faster
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountBehaviour:
+    """How one account behaves whatever its tier (``SimulationConfig.behaviour``): its share of
+    the events (``activity``, the weight of its tier by default), a factor on its chance of bad
+    experiences (disputes, escalations, failed deliveries, returns: what it costs), on the
+    amounts it orders and is billed, and the share of its payments made on time (``on_time``;
+    ``None``: the usual mix)."""
+
+    activity: float | None = None
+    bad_factor: float = 1.0
+    amount_factor: float = 1.0
+    on_time: float | None = None
+
+    def apply(self, payload: Payload, rng: random.Random) -> Payload:
+        """``payload`` with this behaviour's amounts and payment punctuality."""
+        changed = dict(payload)
+        if "amount" in changed and self.amount_factor != 1.0:
+            changed["amount"] = round(changed["amount"] * self.amount_factor, 2)
+        if "days_late" in changed and self.on_time is not None:
+            changed["days_late"] = 0 if rng.random() < self.on_time else rng.randint(5, 60)
+        return changed
+
+
+BEHAVES_STRATEGIC = AccountBehaviour(activity=3.0, bad_factor=0.25, amount_factor=2.0,
+                                     on_time=1.0)  # fmt: skip
+"""Orders, is billed, pays and costs like a well-served strategic account."""
+COSTS_MORE_THAN_IT_GIVES = AccountBehaviour(activity=1.0, bad_factor=5.0, amount_factor=0.3,
+                                            on_time=0.2)  # fmt: skip
+"""Little business, late payments, many problems: a strategic account that does not
+reciprocate."""
+
+
+def tiers_ignored_by(contact_point: ContactPoint) -> TierService:
+    """Every department serves strategic accounts better except ``contact_point`` (the demo:
+    support answers strategic accounts no faster than standard ones)."""
+    return TierService(blind=frozenset({contact_point}))

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from kam.settings import KafkaSettings, TopicSettings
 from producers.exceptions import SimulationConfigError
 from producers.publisher import PublisherOptions, TouchpointPublisher
+from producers.scenarios import AccountBehaviour, TierService
 from producers.simulator import (
     DEFAULT_CONTACT_POINT_MIX,
     DEFAULT_EVENT_MIX,
@@ -81,6 +82,8 @@ def simulate(
     invalid_fraction: float = 0.0,
     contact_point_mix: Mapping[ContactPoint, float] | None = None,
     event_mix: Mapping[str, float] | None = None,
+    tier_service: TierService | None = None,
+    behaviour: Mapping[str, AccountBehaviour] | None = None,
     start: datetime | None = None,
     publish_accounts: bool = True,
     options: PublisherOptions | None = None,
@@ -91,7 +94,8 @@ def simulate(
     ``rate`` (records/s, ``None`` for as fast as possible, then ``events`` is required) also
     sets the simulated clock, so event times advance like the wall clock; by default
     (``start=None``) they end about now, inside the pipeline's clock-skew tolerance. The
-    mixes default to :data:`DEFAULT_CONTACT_POINT_MIX` and :data:`DEFAULT_EVENT_MIX`.
+    mixes default to :data:`DEFAULT_CONTACT_POINT_MIX` and :data:`DEFAULT_EVENT_MIX`;
+    ``tier_service`` and ``behaviour`` as in :class:`SimulationConfig`.
     """
     if events is None and duration is None:
         raise SimulationConfigError("bound the run with a number of events or a duration")
@@ -107,6 +111,8 @@ def simulate(
         invalid_fraction=invalid_fraction,
         contact_point_mix=contact_point_mix or DEFAULT_CONTACT_POINT_MIX,
         event_mix=event_mix or DEFAULT_EVENT_MIX,
+        tier_service=tier_service,
+        behaviour=behaviour or {},
     )
     sent = bad = invalid = 0
     with TouchpointPublisher(kafka=kafka, topics=topics, options=options) as publisher:

@@ -16,7 +16,13 @@ from itertools import accumulate
 from typing import Any
 
 from producers.exceptions import SimulationConfigError
-from producers.scenarios import SCENARIOS, Scenario
+from producers.scenarios import (
+    SCENARIOS,
+    AccountBehaviour,
+    Scenario,
+    TierService,
+    served_faster,
+)
 from schemas import (
     EVENT_TYPES,
     TOUCHPOINT_ADAPTER,
@@ -82,6 +88,10 @@ class SimulationConfig:
     event_mix: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_EVENT_MIX))
     bad_probability: float | Mapping[ContactPoint, float] = 0.05
     invalid_fraction: float = 0.0
+    tier_service: TierService | None = None
+    """How departments serve each tier; ``None``: nobody looks at tiers."""
+    behaviour: Mapping[str, AccountBehaviour] = field(default_factory=dict)
+    """Accounts (by id) that behave unlike their tier."""
 
     def __post_init__(self) -> None:
         if self.accounts < 1:
@@ -160,8 +170,13 @@ class _Plan:
     """The weighted choices a config implies, validated once."""
 
     def __init__(self, config: SimulationConfig, accounts: list[Account]) -> None:
-        self.accounts = _Weighted([a.account_id for a in accounts],
-                                  [TIER_ACTIVITY[a.tier] for a in accounts])
+        behaviour = config.behaviour
+        self.accounts = _Weighted([a.account_id for a in accounts], [
+            (b.activity if (b := behaviour.get(a.account_id)) and b.activity is not None
+             else TIER_ACTIVITY[a.tier]) for a in accounts])  # fmt: skip
+        self.tiers = {a.account_id: a.tier for a in accounts}
+        self.service = config.tier_service
+        self.behaviour = behaviour
         mix = config.contact_point_mix
         points = [cp for cp in ContactPoint if mix.get(cp, 0) > 0]
         self.contact_points = _Weighted(points, [mix[cp] for cp in points])
@@ -173,7 +188,9 @@ class _Plan:
     def _scenarios(config: SimulationConfig, cp: ContactPoint, *, bad: bool) -> _Weighted | None:
         chosen = [s for s in SCENARIOS if s.contact_point is cp and (s.rule is not None) == bad
                   and config.event_mix.get(s.event_type, 0) > 0]
-        needed = config.bad_probability_of(cp) > 0 if bad else config.bad_probability_of(cp) < 1
+        needed = (config.bad_probability_of(cp) > 0 if bad else
+                  config.bad_probability_of(cp) < 1 or config.tier_service is not None
+                  or bool(config.behaviour))
         if not chosen:
             if needed:
                 kind = "bad" if bad else "good"
@@ -196,7 +213,11 @@ def simulate_messages(config: SimulationConfig) -> Iterator[SimulatedMessage]:
         invalid = rng.random() < config.invalid_fraction
         account_id = plan.accounts.pick(rng)
         cp = plan.contact_points.pick(rng)
-        bad = rng.random() < plan.bad[cp]
+        tier, service = plan.tiers[account_id], plan.service
+        behaviour = plan.behaviour.get(account_id)
+        factor = (1.0 if service is None else service.bad(cp, tier)) * (
+            1.0 if behaviour is None else behaviour.bad_factor)
+        bad = rng.random() < min(1.0, plan.bad[cp] * factor)
         choices = plan.bad_scenarios[cp] if bad else plan.good_scenarios[cp]
         assert choices is not None  # _Plan guarantees it for every reachable draw
         scenario: Scenario = choices.pick(rng)
@@ -210,6 +231,10 @@ def simulate_messages(config: SimulationConfig) -> Iterator[SimulatedMessage]:
             "event_type": scenario.event_type,
             "payload": scenario.render(rng, at),
         }
+        if service is not None and scenario.rule is None:
+            document["payload"] = served_faster(document["payload"], at, service.speed(cp, tier))
+        if behaviour is not None:
+            document["payload"] = behaviour.apply(document["payload"], rng)
         if invalid:
             kind: FailureType = rng.choice(INVALID_KINDS)
             yield SimulatedMessage(account_id, _corrupt(kind, document), None, invalid=kind)

@@ -97,8 +97,10 @@ def publish(
     records: Sequence[tuple[str, str, bytes]],
     *,
     timeout: float,
+    headers: Sequence[list[tuple[str, str | bytes | None]]] | None = None,
 ) -> None:
-    """Publish ``(topic, key, value)`` records idempotently (acks=all, murmur2_random).
+    """Publish ``(topic, key, value)`` records idempotently (acks=all, murmur2_random), with
+    ``headers[i]`` on record ``i`` when given.
 
     Raises :class:`AccountPublishError` unless the broker stored every record.
     """
@@ -111,10 +113,11 @@ def publish(
     producer = Producer(producer_config(kafka, PublisherOptions(client_id=CLIENT_ID)))
     deadline = time.monotonic() + timeout
     try:
-        for topic, key, value in records:
+        for index, (topic, key, value) in enumerate(records):
             _produce(
                 producer, topic=topic, key=key.encode(), value=value,
                 on_delivery=on_delivery, deadline=deadline,
+                headers=headers[index] if headers else None,
             )
         remaining = producer.flush(_left(deadline))
     finally:
@@ -136,11 +139,14 @@ def _produce(
     value: bytes,
     on_delivery: Callable[[KafkaError | None, Message], None],
     deadline: float,
+    headers: list[tuple[str, str | bytes | None]] | None = None,
 ) -> None:
     """Queue one record, serving delivery reports while the local queue is full."""
     while True:
         try:
-            producer.produce(topic, key=key, value=value, on_delivery=on_delivery)
+            producer.produce(
+                topic, key=key, value=value, on_delivery=on_delivery, headers=headers or []
+            )
             producer.poll(0)
             return
         except BufferError:

@@ -34,6 +34,8 @@ COMMANDS: dict[str, list[str]] = {
     "backfill": ["backfill", "{tmp}/events.jsonl", "--checkpoint-dir", "{tmp}/checkpoints"],
     "accounts load": ["accounts", "load", "{tmp}/accounts.csv"],
     "accounts explain": ["accounts", "explain", "acme"],
+    "accounts review": ["accounts", "review", "--horizon-days", "30"],
+    "fairness check": ["fairness", "check"],
     "alerts snooze": [
         "alerts", "snooze", "--account", "acme", "--until", "2999-01-01T00:00:00Z",
         "--reason", "test",
@@ -46,7 +48,9 @@ COMMANDS: dict[str, list[str]] = {
 KAFKA_COMMANDS = [
     name for name in COMMANDS if name not in ("schemas", "sql", "db migrate", "board")
 ]
-CLICKHOUSE_COMMANDS = ["sink", "board", "demo", "sql", "db migrate"]
+CLICKHOUSE_COMMANDS = [
+    "sink", "board", "demo", "sql", "db migrate", "accounts review", "fairness check"
+]
 CONFIG_FILES: list[tuple[str, str, str]] = [
     ("worker", "KAM_ALERTS_RULES_PATH", "alert rules file"),
     ("worker", "KAM_KPI_CONFIG_PATH", "KPI configuration file"),
@@ -58,6 +62,9 @@ CONFIG_FILES: list[tuple[str, str, str]] = [
     ("notify", "KAM_NOTIFY_CONFIG_PATH", "routing file"),
     ("accounts load", "KAM_TIERING_CONFIG_PATH", "tiering configuration file"),
     ("accounts explain", "KAM_TIERING_CONFIG_PATH", "tiering configuration file"),
+    ("accounts review", "KAM_TIERING_CONFIG_PATH", "tiering configuration file"),
+    ("accounts review", "KAM_FAIRNESS_CONFIG_PATH", "fairness configuration file"),
+    ("fairness check", "KAM_FAIRNESS_CONFIG_PATH", "fairness configuration file"),
 ]
 """(subcommand, variable, what) for each configuration file a subcommand reads."""
 MALFORMED = {
@@ -73,6 +80,10 @@ MALFORMED = {
     "KAM_TIERING_CONFIG_PATH": (
         "bad.toml",
         "tiering configuration {path} is not TOML: Invalid value (at line 1, column 8)",
+    ),
+    "KAM_FAIRNESS_CONFIG_PATH": (
+        "bad.toml",
+        "fairness configuration {path} is not TOML: Invalid value (at line 1, column 8)",
     ),
 }
 """Variable -> (malformed file, the loader's reason quoted in the line)."""
@@ -173,8 +184,20 @@ def _cases() -> Iterator[pytest.ParameterSet]:
     line = (
         "kam: argument COMMAND: invalid choice: 'frobnicate' (choose from 'worker', 'sink', "
         "'notify', 'board', 'topics', 'schemas', 'demo', 'simulate', 'publish', 'backfill', "
-        "'accounts', 'alerts', 'sql', 'db'): see `kam --help`"
+        "'accounts', 'fairness', 'alerts', 'sql', 'db'): see `kam --help`"
     )
+    line_review = (
+        "kam accounts review: argument --end: needs a UTC offset, e.g. 2026-12-01T00:00:00Z: see"
+        " `kam accounts review --help`"
+    )
+    argv = ("accounts", "review", "--end", "2026-12-01T00:00:00")
+    yield pytest.param(Case("accounts review", {}, line_review, argv), id="review-naive-end")
+    line_every = (
+        "kam fairness check: argument --every: must be more than 0, not 0: see"
+        " `kam fairness check --help`"
+    )
+    argv = ("fairness", "check", "--every", "0")
+    yield pytest.param(Case("fairness check", {}, line_every, argv), id="check-every-zero")
     yield pytest.param(Case("frobnicate", {}, line, ("frobnicate",)), id="unknown-command")
 
 

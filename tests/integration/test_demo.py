@@ -39,6 +39,10 @@ def test_demo_runs_the_pipeline_and_prints_the_summary(tmp_path: Path) -> None:
         "Invalid messages (dead letters), by failure type",
         "Alerts raised, by contact point and rule",
         "Most affected strategic and key accounts",
+        "Treatment gap over 7 days: strategic vs standard accounts (gap > 0: strategic served"
+        " better)",
+        "Treatment-gap rules (support ignores tiers in this simulation)",
+        "Tier review (kam accounts review)",
     ):
         assert f"== {title}" in out
     # Every published touchpoint is in the first table: its event counts add up exactly.
@@ -46,9 +50,11 @@ def test_demo_runs_the_pipeline_and_prints_the_summary(tmp_path: Path) -> None:
     rows = re.findall(r"│ (?:sales|logistics|support|billing) +│ \w+ +│ +(\d+) │", first_table)
     assert sum(map(int, rows)) == int(published.group(1))
     second_table = out.split("== Invalid messages")[1].split("== Alerts raised")[0]
-    letters = re.findall(r"│ [a-z_]+ +│ +(\d+) │", second_table)
+    letters = re.findall(r"│ [a-z0-9_]+ +│ +(\d+) │", second_table)  # not_utf8 has a digit
     assert sum(map(int, letters)) == int(published.group(2))
     assert re.search(r"== Alerting: \d+ signed notifications reached the account-team inbox", out)
+    assert re.search(r"treatment gap: \d+ contact point x window x KPI rows, 3 rule\(s\)", out)
+    assert "Nothing was changed: a tier changes only by the tiering model" in out
     # The board served the demo's data, and the notifications link to its account pages.
     board = re.search(
         r"== Account health board: (http://127\.0\.0\.1:\d+)/ \((\d+) strategic and key", out

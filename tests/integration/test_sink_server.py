@@ -55,6 +55,11 @@ def test_same_sql_and_writer_on_a_server(server: ClickHouseSettings) -> None:
             "core_tables",
             "rollups",
             "touchpoint_ingest",
+            "undeliverable_notifications",
+            "exactly_once",
+            "kpi_windows",
+            "event_time_comments",
+            "fairness",
         ]
         assert apply_migrations(backend) == []
         writer = ClickHouseWriter(

@@ -15,6 +15,7 @@ from prometheus_client import PROCESS_COLLECTOR, CollectorRegistry
 from prometheus_client.metrics import MetricWrapperBase
 
 from sinks import metrics as sink_metrics
+from sinks.fairness import metrics as fairness_metrics
 from sinks.notify.metrics import NotifierMetrics
 from streams import metrics as worker_metrics
 from tests.unit.deploy.settings_env import DEPLOY
@@ -34,8 +35,8 @@ _AGGREGATE = re.compile(r"by \(([^)]*)\) \((?:(?:rate|increase)\()?((?:kam|proce
 
 
 def kam_metrics() -> list[MetricWrapperBase]:
-    """Every metric object of the worker, the sink and the notifier."""
-    modules = [vars(worker_metrics).values(), vars(sink_metrics).values()]
+    """Every metric object of the worker, the sink, the fairness check and the notifier."""
+    modules = [vars(m).values() for m in (worker_metrics, sink_metrics, fairness_metrics)]
     found = [m for values in modules for m in values if isinstance(m, MetricWrapperBase)]
     notifier = NotifierMetrics.create(CollectorRegistry())
     return found + [getattr(notifier, field.name) for field in fields(notifier)]

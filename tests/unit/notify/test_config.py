@@ -34,10 +34,11 @@ def test_example_config_loads_with_secrets_from_env() -> None:
     slack = config.receivers["owner-slack"]
     assert slack.url.get_secret_value() == EXAMPLE_ENV["KAM_NOTIFY_SLACK_WEBHOOK_URL"]
     assert "topsecret" not in repr(config)
-    assert [route.name for route in config.routes][:2] == [
-        "strategic-owner", "strategic-logistics-oncall",
+    assert [route.name for route in config.routes][:3] == [
+        "kam-director", "strategic-owner", "strategic-logistics-oncall",
     ]
-    assert config.routes[0].continue_ is True
+    assert config.routes[0].continue_ is False  # the director's portfolio alerts go nowhere else
+    assert config.routes[1].continue_ is True
     assert config.defaults.group_wait == timedelta(seconds=30)
     assert config.default_route.receivers == ["alertmanager"]
 

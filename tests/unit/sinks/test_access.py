@@ -29,6 +29,7 @@ def test_migrate_then_query_directly(tmp_path: Path) -> None:
         "0005_exactly_once",
         "0006_kpi_windows",
         "0007_event_time_comments",
+        "0008_fairness",
     ]
     assert migrate(clickhouse) == []
     assert run_sql(clickhouse, "SELECT count() FROM touchpoints", fmt="TSV") == "0\n"

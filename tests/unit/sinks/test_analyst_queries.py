@@ -276,6 +276,9 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Any:
             # A window that emptied: the latest row says so with a NULL value.
             kpi("hooli", "support", 70, ago(5)),
             kpi("hooli", "support", None, ago(1)),
+            # The standard tier, for the treatment gap (Q13).
+            kpi("umbrella", "overall", 70, ago(2)),
+            kpi("umbrella", "logistics", 90, ago(1)),
         ],
     )
     insert(
@@ -343,6 +346,22 @@ EXPECTED: dict[str, list[list[Any]]] = {
     ],
     "Q11": [["globex", 1, 0], ["acme", 3, 0.667]],
     "Q12": [["umbrella", "key", "standard", 5], ["initech", "standard", "key", 20]],
+    # strategic acme 55 vs standard umbrella 90; overall (60 + 75 + 50) / 3 vs 70; support and
+    # billing have no standard account (hooli's support window emptied: left out)
+    "Q13": [
+        ["logistics", 55, None, 90, -35, 1, 1],
+        ["overall", 61.667, 81, 70, -8.333, 3, 1],
+        ["billing", 65, None, None, None, 1, 0],
+        ["support", 80, None, None, None, 1, 0],
+    ],
+    # 90 days (acme's invoice of 100 days ago is out): one dispute each for globex and hooli
+    "Q14": [
+        ["globex", "strategic", 7, 100, 1, 1000],
+        ["hooli", "strategic", 4, 200, 1, 500],
+        ["acme", "strategic", 13, 100, 0, 0],
+        ["initech", "key", 3, 100, 0, 0],
+        ["umbrella", "standard", 1, 100, 0, 0],
+    ],
 }
 
 

@@ -27,6 +27,8 @@ from schemas import AccountTier, Alert, ContactPoint, KpiUpdate
 from schemas.sla import SUPPORT_SLA_MINUTES
 from schemas.touchpoints import Priority
 from sinks.chdb_backend import ChdbBackend
+from sinks.fairness import AccountSignals, relative_gap, treatment_gap
+from sinks.fairness.gaps import TIERS
 from sinks.migrate import apply_migrations, set_health_window
 from streams.alerting import load_alert_rules
 from tests.unit.sinks.analyst_dataset import (
@@ -348,6 +350,101 @@ def latest_values(d: Dataset) -> Rows:
     ]
 
 
+def gap_rows(d: Dataset) -> list[list[Any]]:
+    """Per contact point x window x KPI: the mean latest value per (today's) tier, the
+    accounts counted, the signed gap, the relative gap and the latest ``as_of`` counted."""
+    cells: dict[tuple[str, str, str], dict[AccountTier, list[float]]] = defaultdict(
+        lambda: defaultdict(list))  # fmt: skip
+    as_of: dict[tuple[str, str, str], datetime] = {}
+    for (account_id, contact_point), update in latest_updates(d).items():
+        tier = d.current(account_id).tier
+        for window, values in update.windows.items():
+            for kpi, value in values.items():
+                if value is None:
+                    continue
+                key = (contact_point, window, kpi)
+                cells[key][tier].append(value)
+                as_of[key] = max(as_of.get(key, update.as_of), update.as_of)
+    rows = []
+    for key in sorted(cells):
+        means = [sum(v) / len(v) if (v := cells[key][t]) else None for t in TIERS]
+        counts = [len(cells[key][t]) for t in TIERS]
+        gap = treatment_gap(key[2], means[0], means[2])
+        rows.append([*key, *means, *counts, gap, relative_gap(gap, means[2]), iso_ms(as_of[key])])
+    return rows
+
+
+def q13(d: Dataset, window: str) -> Rows:
+    """The experience score per tier and its gap, per contact point, in the health window."""
+    rows = [
+        [cp, *(None if v is None else ch_round(v, 3) for v in (*means, gap)), counts[0],
+         counts[2]]
+        for cp, w, kpi, *means, k1, k2, k3, gap, _, _ in gap_rows(d)
+        for counts in [(k1, k2, k3)]
+        if kpi == "experience_score" and w == window
+    ]  # fmt: skip
+    return sorted(rows, key=lambda row: (*nulls_last(row[4]), row[0]))
+
+
+COUNTED = {
+    "ticket_opened": "ticket", "ticket_escalated": "escalation", "invoice_disputed": "dispute",
+    "credit_note_issued": "credit_note", "delivery_failed": "failed_delivery",
+    "return_received": "return",
+}  # fmt: skip
+
+
+def signals(d: Dataset, end: datetime, horizon_days: int) -> list[AccountSignals]:
+    """``account_reciprocity`` from the events: each (event id, source system) once."""
+    start, middle = end - timedelta(days=horizon_days), end - timedelta(days=horizon_days / 2)
+    fields: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(int))
+    costs: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    seen = set()
+    for event in d.events:
+        identity = (event.event_id, event.source_system)
+        if not start <= event.occurred_at < end or identity in seen:
+            continue
+        seen.add(identity)
+        f, kind, p = fields[event.account_id], event.event_type, event.payload
+        half = "second_half" if event.occurred_at >= middle else "first_half"
+        f["events"] += 1
+        if kind == "invoice_issued":
+            f[f"billed_{half}"] += p.amount
+        elif kind == "order_placed":
+            f["ordered"] += p.amount
+            f[f"orders_{half}"] += 1
+        elif kind == "payment_received":
+            f["payments"] += 1
+            f["payments_on_time"] += p.days_late == 0
+        elif kind == "csat_submitted":
+            f["csat_responses"] += 1
+            f["csat_satisfied"] += p.score >= 4
+        elif kind == "nps_submitted":
+            f["nps_responses"] += 1
+            f["nps_promoters"] += p.score >= 9
+            f["nps_detractors"] += p.score <= 6
+        elif kind in COUNTED:
+            costs[event.account_id][COUNTED[kind]] += 1
+    found = []
+    for account_id in sorted(fields):
+        account = d.current(account_id)
+        found.append(AccountSignals(
+            account_id=account_id, name=account.name, tier=account.tier,
+            tier_score=account.tier_score, costs={c: costs[account_id][c] for c in
+                                                  COUNTED.values()}, **fields[account_id],
+        ))  # fmt: skip
+    return found
+
+
+def q14(d: Dataset) -> Rows:
+    """Cost events per 100 k EUR billed in the 90 days before now."""
+    rows = []
+    for s in signals(d, NOW, 90):
+        cost = sum(s.costs.values())
+        per = None if s.billed == 0 else ch_round(cost / (s.billed / 100_000), 2)
+        rows.append([s.account_id, s.tier.value, s.events, ch_round(s.billed, 0), cost, per])
+    return sorted(rows, key=lambda row: (row[5] is None, -(row[5] or 0), row[0]))
+
+
 QUESTIONS: dict[str, Callable[[Dataset, str], Rows]] = {
     "Q1": lambda d, w: q1(d),
     "Q2": lambda d, w: q2(d),
@@ -361,8 +458,10 @@ QUESTIONS: dict[str, Callable[[Dataset, str], Rows]] = {
     "Q10": q10,
     "Q11": lambda d, w: q11(d),
     "Q12": lambda d, w: q12(d),
+    "Q13": q13,
+    "Q14": lambda d, w: q14(d),
 }
-WINDOWED = {"Q3", "Q10"}
+WINDOWED = {"Q3", "Q10", "Q13"}
 """Questions whose answer depends on the health window."""
 
 
@@ -572,6 +671,15 @@ def panel_score_trend(d: Dataset, window: str) -> Rows:
     return [[t, a, sum(v) / len(v)] for (t, a), v in values.items()]
 
 
+def panel_treatment_gap(d: Dataset, window: str) -> Rows:
+    """Every KPI with a gap in the health window, rounded as the panel rounds."""
+    return [
+        [cp, kpi, *(None if v is None else ch_round(v, 3) for v in (*means, gap)), k1, k3]
+        for cp, w, kpi, *means, k1, _, k3, gap, _, _ in gap_rows(d)
+        if w == window and gap is not None
+    ]
+
+
 PANELS: dict[str, tuple[Callable[[Dataset, str], Rows], Callable[[list[Any]], Any]]] = {
     "Open alerts now": (lambda d, w: panel_open_alerts(d), repr),
     "Bad experiences (range)": (lambda d, w: panel_bad_experiences(d), repr),
@@ -589,6 +697,8 @@ PANELS: dict[str, tuple[Callable[[Dataset, str], Rows], Callable[[list[Any]], An
     "OTIF of strategic accounts (range)": (lambda d, w: q1(d, days=7), lambda row: row[3]),
     "Failed events by type": (lambda d, w: panel_failures_by_type(d), lambda row: row[0]),
     "Experience score trend (overall)": (panel_score_trend, lambda row: row[0]),
+    "Treatment gap (health window): strategic vs standard": (
+        panel_treatment_gap, lambda row: (row[5], row[0], row[1])),
 }  # fmt: skip
 """Panel title -> (recomputation, the panel's ORDER BY)."""
 
@@ -659,15 +769,29 @@ def demo_accounts(d: Dataset) -> Rows:
     return sorted(rows, key=order)[:8]
 
 
+DEMO_KPIS = {"first_response_minutes_p90", "sla_attainment", "otif", "dispute_rate",
+             "experience_score"}  # fmt: skip
+
+
+def demo_gaps(d: Dataset) -> Rows:
+    """The treatment gap over 7 days of the KPIs the demo shows, by contact point and KPI."""
+    return [
+        [cp, kpi, *(None if v is None else ch_round(v, 3) for v in (*means, gap))]
+        for cp, w, kpi, *means, _, _, _, gap, _, _ in gap_rows(d)
+        if w == "7d" and kpi in DEMO_KPIS
+    ]
+
+
 def test_the_demo_summary_equals_its_recomputation(stored: tuple[ChdbBackend, Dataset]) -> None:
     store, dataset = stored
-    by_tier, failed, alerts, accounts = (
+    by_tier, failed, alerts, accounts, gaps = (
         store.query(pinned(sql.format(db="kam"))).rows for sql in SUMMARY_QUERIES.values()
     )
     assert by_tier == demo_by_tier(dataset)
     same_answer([row[:2] for row in failed], demo_failures(dataset), lambda row: -row[1])
     assert alerts == demo_alerts(dataset)
     assert [[*row[:5], sorted(row[5])] for row in accounts] == demo_accounts(dataset)
+    assert gaps == demo_gaps(dataset)
 
 
 def test_the_dataset_reaches_every_table(stored: tuple[ChdbBackend, Dataset]) -> None:

@@ -86,11 +86,13 @@ def test_packaged_schema_is_idempotent(chdb_store: ChdbBackend) -> None:
     ).rows
     assert tables == [
         ["account_health_current", "View"],
+        ["account_reciprocity", "View"],
         ["account_tier_history", "MergeTree"],
         ["accounts", "ReplacingMergeTree"],
         ["alerts", "MergeTree"],
         ["failed_events", "MergeTree"],
         ["kam_settings", "ReplacingMergeTree"],
+        ["kpi_catalogue", "ReplacingMergeTree"],
         ["kpi_snapshots", "MergeTree"],
         ["schema_migrations", "MergeTree"],
         ["sink_batches", "MergeTree"],
@@ -103,6 +105,7 @@ def test_packaged_schema_is_idempotent(chdb_store: ChdbBackend) -> None:
         ["touchpoints_parse_mv", "MaterializedView"],
         ["touchpoints_parsed", "Null"],
         ["touchpoints_refuse_mv", "MaterializedView"],
+        ["treatment_gap", "View"],
         ["undeliverable_notifications", "MergeTree"],
     ]
     undocumented = chdb_store.query(
