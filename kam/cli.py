@@ -28,6 +28,7 @@ from kam.preflight import ConfigFile
 from kam.settings import (
     AlertingSettings,
     ClickHouseSettings,
+    IngestSettings,
     KafkaSettings,
     KpiSettings,
     MetricsSettings,
@@ -184,6 +185,37 @@ def _notify(args: argparse.Namespace) -> int:
         stop=_stop_on_signal(),
         metrics_settings=MetricsSettings(),
     )
+    return 0
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from producers.ingest import run_ingest
+
+    kafka, topics = _ready_topics()
+    run_ingest(
+        kafka=kafka,
+        topics=topics,
+        settings=IngestSettings(),
+        metrics=MetricsSettings(),
+        stop=_stop_on_signal(),
+    )
+    return 0
+
+
+def _ingest_config(args: argparse.Namespace) -> None:
+    from producers.ingest.run import configured_tokens, configured_webhooks
+
+    settings = IngestSettings()
+    configured_tokens(settings)
+    configured_webhooks(settings)
+
+
+def _ingest_token(args: argparse.Namespace) -> int:
+    from producers.ingest import new_token, token_hash
+
+    token = new_token()
+    print(f"token (give it to {args.source_system}; it is shown once): {token}")
+    print(f"KAM_INGEST_TOKENS line: {args.source_system} {token_hash(token)}")
     return 0
 
 
@@ -405,6 +437,19 @@ def build_parser() -> argparse.ArgumentParser:
         needs=(_routing, *kafka),
         service=True,
     )
+    command(
+        "ingest",
+        _ingest,
+        "serve HTTP ingest (touchpoints, Zendesk and Stripe webhooks) until SIGTERM",
+        needs=(_ingest_config, *kafka),
+        service=True,
+    )
+    token = command(
+        "ingest-token",
+        _ingest_token,
+        "make a bearer token for kam ingest and the hashed line that configures it",
+    )
+    token.add_argument("source_system", help="the source system the token speaks for")
     command("topics", _topics, "create the pipeline's topics if they do not exist", needs=kafka)
     schemas = command("schemas", _schemas, "write the JSON Schema files of the event catalogue")
     schemas.add_argument("--dir", type=Path, default=None, help="where (default: schemas/json)")

@@ -28,7 +28,7 @@ from producers.exceptions import (
 )
 from producers.headers import Headers, json_headers, touchpoint_headers, with_trace_id
 from producers.validation import TouchpointInput, to_touchpoint
-from schemas import Account
+from schemas import Account, DeadLetter
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +151,23 @@ class TouchpointPublisher:
     def delete_account(self, account_id: str) -> Future[DeliveryResult]:
         """Queue a tombstone: compaction then forgets the account."""
         return self._send(topic=self._topics.accounts, key=account_id, value=None, headers=[])
+
+    def publish_dead_letter(self, letter: DeadLetter, *, key: str) -> Future[DeliveryResult]:
+        """Queue a dead letter (a rejection made at the edge, e.g. by ``kam ingest``)."""
+        return self._send(
+            topic=self._topics.deadletter,
+            key=key,
+            value=letter.model_dump_json().encode(),
+            headers=json_headers(),
+        )
+
+    def reachable(self, timeout: float) -> bool:
+        """Whether a broker of the cluster answers a metadata request within ``timeout``."""
+        try:
+            self._producer.list_topics(self._topics.touchpoints, timeout=timeout)
+        except KafkaException:
+            return False
+        return True
 
     def publish_raw(
         self, *, key: str, value: bytes, headers: Headers | None = None
