@@ -47,6 +47,9 @@ class PublisherOptions:
     delivery_timeout_ms: int = 120_000
     queue_full_timeout: float = 5.0
     poll_interval: float = 0.1
+    keep_failures: bool = True
+    """Keep delivery failures for :meth:`TouchpointPublisher.flush`; a service that reads
+    every future itself (``kam ingest``) turns it off, so that outages do not pile them up."""
     extra: Mapping[str, str | int | bool] = field(default_factory=dict)
 
 
@@ -268,9 +271,10 @@ class TouchpointPublisher:
             )
             return
         error = _delivery_error(err, pending.topic, pending.key)
-        with self._lock:
-            failure = DeliveryFailure(pending.topic, pending.key, pending.event_id, error)
-            self._failures.append(failure)
+        if self._options.keep_failures:
+            with self._lock:
+                failure = DeliveryFailure(pending.topic, pending.key, pending.event_id, error)
+                self._failures.append(failure)
         pending.future.set_exception(error)
 
     def _take_failures(self) -> list[DeliveryFailure]:

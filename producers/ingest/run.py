@@ -51,6 +51,7 @@ def publisher_options(settings: IngestSettings) -> PublisherOptions:
         client_id="kam-ingest",
         delivery_timeout_ms=int(settings.delivery_timeout_seconds * 1000),
         queue_full_timeout=0.0,
+        keep_failures=False,
     )
 
 
