@@ -132,7 +132,7 @@ def test_an_array_element_that_is_no_object_is_rejected_alone() -> None:
     assert {v.rejection.failure_type for v in found if isinstance(v, Invalid)} == {
         FailureType.NOT_JSON
     }
-    assert [v.raw for v in found if isinstance(v, Invalid)][0] == b"5"
+    assert next(v.raw for v in found if isinstance(v, Invalid)) == b"5"
 
 
 @pytest.mark.parametrize(

@@ -92,7 +92,9 @@ def test_zendesk_signature_is_the_documented_one() -> None:
         (_zendesk_signature(SECRET, "yesterday", BODY), "yesterday", NOW),
     ],
 )
-def test_zendesk_refuses_what_it_did_not_sign_now(signature: str, timestamp: str, now: float) -> None:
+def test_zendesk_refuses_what_it_did_not_sign_now(
+    signature: str, timestamp: str, now: float
+) -> None:
     with pytest.raises(RequestRefusedError) as info:
         _zendesk(signature, timestamp, now=now)
     assert info.value.status == 401

@@ -80,7 +80,9 @@ def test_zendesk_event_ids_differ_per_kind_and_time() -> None:
         (ticket("solved", updated_at=None), "updated_at"),
     ],
 )
-def test_zendesk_payloads_that_map_onto_nothing_say_where(payload: dict[str, Any], path: str) -> None:
+def test_zendesk_payloads_that_map_onto_nothing_say_where(
+    payload: dict[str, Any], path: str
+) -> None:
     with pytest.raises(Unmapped) as info:
         map_zendesk(payload, ACCOUNTS)
     assert info.value.path == path
@@ -174,7 +176,9 @@ def test_webhook_verdicts_keep_the_vendors_bytes_in_the_dead_letter() -> None:
 
 def test_the_account_mapping_file(tmp_path: Path) -> None:
     path = tmp_path / "accounts.toml"
-    path.write_text('[zendesk.organizations]\n360001 = "acme"\n[stripe.customers]\ncus_A = "acme"\n')
+    path.write_text(
+        '[zendesk.organizations]\n360001 = "acme"\n[stripe.customers]\ncus_A = "acme"\n'
+    )
     assert load_account_map(path) == ACCOUNTS
     path.write_text("[stripe.customers]\ncus_A = 5\n")
     with pytest.raises(IngestConfigError, match=r"stripe\.customers"):
