@@ -102,6 +102,12 @@ def start_ingest(
 def read_answer(sock: socket.socket, timeout: float = 30.0) -> tuple[int, bytes]:
     """Status and body of the one answer on a raw connection (the server closes it or sends a
     Content-Length)."""
+    status, _, body = read_response(sock, timeout)
+    return status, body
+
+
+def read_response(sock: socket.socket, timeout: float = 30.0) -> tuple[int, bytes, bytes]:
+    """Status, header block and body of the one answer on a raw connection."""
     sock.settimeout(timeout)
     data = b""
     deadline = time.monotonic() + timeout
@@ -122,4 +128,4 @@ def read_answer(sock: socket.socket, timeout: float = 30.0) -> tuple[int, bytes]
         if not chunk:
             break
         rest += chunk
-    return status, rest
+    return status, head, rest
