@@ -45,6 +45,8 @@ def event_answer(outcome: Outcome) -> dict[str, Any]:
                 "offset": stored.offset,
             }
     else:
+        if verdict.event_id is not None:
+            item |= {"event_id": verdict.event_id}
         item |= _rejection(verdict) | {"dead_letter_stored": stored is not None}
         if stored is not None:
             return item | {"status": "rejected"}

@@ -40,6 +40,8 @@ class Invalid:
     rejection: Rejection
     raw: bytes
     """The event's bytes as received (a line, the body, or the array element re-encoded)."""
+    event_id: str | None = None
+    """The document's ``event_id`` when it has one (so the sender can tell its events apart)."""
 
 
 Verdict = Valid | Invalid
@@ -98,6 +100,8 @@ def check(
         issue = FieldIssue("", f"{len(raw)} bytes > {max_event_bytes}")
         return Invalid(index, Rejection(FailureType.OVERSIZE, (issue,)), raw)
     decoded = document if not isinstance(document, bytes) else _object_or_none(document)
+    given = decoded.get("event_id") if isinstance(decoded, dict) else None
+    event_id = given if isinstance(given, str) else None
     try:
         if isinstance(decoded, dict):
             claimed = decoded.setdefault("source_system", source_system)
@@ -106,12 +110,12 @@ def check(
             event = to_touchpoint(raw)
             claimed = event.source_system
     except InvalidTouchpointError as exc:
-        return Invalid(index, Rejection(exc.failure_type, exc.issues), raw)
+        return Invalid(index, Rejection(exc.failure_type, exc.issues), raw, event_id)
     if claimed != source_system:
         issue = FieldIssue(
             "source_system", f"is {claimed!r}, but the token is the one of {source_system!r}"
         )
-        return Invalid(index, Rejection(FailureType.SCHEMA_VIOLATION, (issue,)), raw)
+        return Invalid(index, Rejection(FailureType.SCHEMA_VIOLATION, (issue,)), raw, event_id)
     return Valid(index, event)
 
 

@@ -107,7 +107,7 @@ def verdict_of(
         mapped, index=0, source_system=source_system, max_event_bytes=MAX_EVENT_BYTES
     )
     if isinstance(verdict, Invalid):  # keep the vendor's payload, not our translation of it
-        return Invalid(0, verdict.rejection, body)
+        return Invalid(0, verdict.rejection, body, verdict.event_id)
     return verdict
 
 

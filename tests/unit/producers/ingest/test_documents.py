@@ -117,6 +117,7 @@ def test_the_token_decides_the_source_system() -> None:
     assert isinstance(other, Invalid)
     assert other.rejection.failure_type is FailureType.SCHEMA_VIOLATION
     assert other.rejection.field_path == "source_system"
+    assert other.event_id == "e-1"  # named in the answer, so the sender can tell which
 
 
 def test_an_event_over_the_workers_limit_is_oversize() -> None:
