@@ -437,19 +437,6 @@ def build_parser() -> argparse.ArgumentParser:
         needs=(_routing, *kafka),
         service=True,
     )
-    command(
-        "ingest",
-        _ingest,
-        "serve HTTP ingest (touchpoints, Zendesk and Stripe webhooks) until SIGTERM",
-        needs=(_ingest_config, *kafka),
-        service=True,
-    )
-    token = command(
-        "ingest-token",
-        _ingest_token,
-        "make a bearer token for kam ingest and the hashed line that configures it",
-    )
-    token.add_argument("source_system", help="the source system the token speaks for")
     command("topics", _topics, "create the pipeline's topics if they do not exist", needs=kafka)
     schemas = command("schemas", _schemas, "write the JSON Schema files of the event catalogue")
     schemas.add_argument("--dir", type=Path, default=None, help="where (default: schemas/json)")
@@ -551,6 +538,19 @@ def build_parser() -> argparse.ArgumentParser:
     command(
         "migrate", _db_migrate, "apply pending migrations", database_commands, needs=(_clickhouse,)
     )
+    command(
+        "ingest",
+        _ingest,
+        "serve HTTP ingest (touchpoints, Zendesk and Stripe webhooks) until SIGTERM",
+        needs=(_ingest_config, *kafka),
+        service=True,
+    )
+    token = command(
+        "ingest-token",
+        _ingest_token,
+        "make a bearer token for kam ingest and the hashed line that configures it",
+    )
+    token.add_argument("source_system", help="the source system the token speaks for")
     return parser
 
 

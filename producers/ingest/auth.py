@@ -63,7 +63,7 @@ def parse_tokens(text: str, *, where: str) -> TokenBook:
         if match is None:
             raise IngestConfigError(
                 f"{where}: entry {number} is not '<source_system> sha256:<64 hex digits>' "
-                "(store the token's hash, never the token: `kam ingest token SOURCE`)"
+                "(store the token's hash, never the token: `kam ingest-token SOURCE`)"
             )
         source = match["source"]
         if len(source) > MAX_ID_CHARS:

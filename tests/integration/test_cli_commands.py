@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 from kam.processes import kam_command
+from producers.ingest import parse_tokens
 from schemas.export import DOCUMENTS, SCHEMA_DIR
 from sinks import migrations
 from tests.integration.conftest import Pipeline
@@ -209,3 +210,15 @@ def test_the_analysts_doc_sql_examples(pipeline: Pipeline) -> None:
         "",
     )
     assert outcome(health) == (0, [], "")
+
+
+def test_ingest_token_prints_a_token_and_the_line_that_configures_its_hash(
+    pipeline: Pipeline,
+) -> None:
+    code, lines, stderr = outcome(kam(pipeline, "ingest-token", "helpdesk"))
+    assert (code, len(lines), stderr) == (0, 2, "")
+    token = lines[0].rsplit(" ", 1)[1]
+    prefix, _, line = lines[1].partition(": ")
+    assert prefix == "KAM_INGEST_TOKENS line"
+    assert token not in line
+    assert parse_tokens(line, where="test").source_system(f"Bearer {token}") == "helpdesk"
