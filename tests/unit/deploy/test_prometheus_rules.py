@@ -14,6 +14,7 @@ import yaml
 from prometheus_client import PROCESS_COLLECTOR, CollectorRegistry
 from prometheus_client.metrics import MetricWrapperBase
 
+from producers.ingest import metrics as ingest_metrics
 from sinks import metrics as sink_metrics
 from sinks.notify.metrics import NotifierMetrics
 from streams import metrics as worker_metrics
@@ -34,8 +35,12 @@ _AGGREGATE = re.compile(r"by \(([^)]*)\) \((?:(?:rate|increase)\()?((?:kam|proce
 
 
 def kam_metrics() -> list[MetricWrapperBase]:
-    """Every metric object of the worker, the sink and the notifier."""
-    modules = [vars(worker_metrics).values(), vars(sink_metrics).values()]
+    """Every metric object of the worker, the sink, the notifier and the ingest service."""
+    modules = [
+        vars(worker_metrics).values(),
+        vars(sink_metrics).values(),
+        vars(ingest_metrics).values(),
+    ]
     found = [m for values in modules for m in values if isinstance(m, MetricWrapperBase)]
     notifier = NotifierMetrics.create(CollectorRegistry())
     return found + [getattr(notifier, field.name) for field in fields(notifier)]
