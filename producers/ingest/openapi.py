@@ -34,7 +34,10 @@ def _answer(description: str, schema: str, *, retry: bool = False) -> dict[str, 
 
 
 _REFUSALS = {
-    "400": _answer("Not a list of events (empty body, an unreadable JSON array)", "Refusal"),
+    "400": _answer(
+        "Not a list of events (empty body, an unreadable JSON array), or a body that did not "
+        "arrive whole", "Refusal",
+    ),
     "401": _answer("No valid bearer token (or webhook signature)", "Refusal"),
     "408": _answer("The body did not arrive within KAM_INGEST_BODY_TIMEOUT_SECONDS", "Refusal"),
     "413": _answer("Body over KAM_INGEST_MAX_BODY_BYTES or over KAM_INGEST_MAX_EVENTS", "Refusal"),

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from aiohttp import web
+from aiohttp import ClientPayloadError, web
+from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from kam.settings import IngestSettings
@@ -85,6 +86,10 @@ class Ingest:
                 408, "body_timeout",
                 f"the body did not arrive within {self.settings.body_timeout_seconds:g} s",
             ) from None  # fmt: skip
+        except (ConnectionError, HttpProcessingError, ClientPayloadError) as exc:
+            raise RequestRefusedError(
+                400, "body_incomplete", f"the body did not arrive whole ({type(exc).__name__})"
+            ) from None  # the sender went away or broke its framing: nobody to tell more
         return b"".join(chunks)
 
     async def answer(

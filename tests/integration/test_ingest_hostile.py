@@ -11,6 +11,7 @@ import pytest
 
 from schemas import DeadLetter
 from tests.integration.conftest import Pipeline
+from tests.integration.helpers import wait_for
 from tests.integration.ingest import IngestService, read_answer, start_ingest
 from tests.integration.test_ingest import csat
 
@@ -108,6 +109,13 @@ def test_hostile_bodies_get_clear_4xx_and_the_service_stays_up(pipeline: Pipelin
     if results["huge_header"][0] == 400:  # aiohttp answers an over-long header line with 400
         expected["huge_header"] = (400, "header_too_large")
     assert results == expected
+
+    with ingest.raw_connection() as sock:  # a sender that goes away halfway through its body
+        sock.sendall(_head(ingest, "Content-Length: 1000\r\n") + b'[{"event_')
+    wait_for(
+        lambda: ingest.process.metric("kam_ingest_requests_total") >= len(CASES) + 1,
+        timeout=30, what="the abandoned request to be counted", alive=[ingest.process],
+    )  # fmt: skip
 
     after = ingest.post([csat("still-fine")])
     assert (after.status, after.body["accepted"]) == (200, 1)
