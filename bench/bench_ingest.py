@@ -22,7 +22,7 @@ from bench.common import BenchError, Result, TopicSize, new_pipeline, running, w
 from kam.localkafka import free_port
 from kam.processes import ServiceProcess
 from producers import SimulationConfig, TouchpointPublisher, simulate_messages
-from producers.ingest import new_token, token_hash
+from producers.ingest import client, new_token, token_hash
 
 SOURCE = "bench"
 CONNECTIONS = 4
@@ -93,7 +93,7 @@ def _http_rate(bootstrap: str, workdir: Path, events: list[bytes], batch: int) -
     try:
         with running(process):
             wait_until(
-                lambda: _healthy(port),
+                lambda: client.healthy(f"http://127.0.0.1:{port}"),
                 timeout=60, what="kam ingest to serve", alive=[process],
             )  # fmt: skip
             failures: list[str] = []
@@ -118,17 +118,6 @@ def _http_rate(bootstrap: str, workdir: Path, events: list[bytes], batch: int) -
     finally:
         size.close()
     return len(events) / elapsed
-
-
-def _healthy(port: int) -> bool:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-    try:
-        connection.request("GET", "/healthz")
-        return connection.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        connection.close()
 
 
 def run(*, bootstrap: str, workdir: Path, events: int, batch: int = 500) -> list[Result]:
