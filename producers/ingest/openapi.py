@@ -55,6 +55,9 @@ def _schemas() -> dict[str, Any]:
         mode="validation", ref_template="#/components/schemas/{model}"
     )
     definitions: dict[str, Any] = touchpoint.pop("$defs")
+    for definition in definitions.values():  # the token decides it: it may be left out
+        if "source_system" in definition.get("properties", {}):
+            definition["required"] = [f for f in definition["required"] if f != "source_system"]
     issue = {
         "type": "object",
         "properties": {"path": {"type": "string"}, "message": {"type": "string"}},
@@ -96,7 +99,6 @@ def _schemas() -> dict[str, Any]:
             "message": {"type": "string"},
         },
     }
-    # The envelope's source_system may be left out: the token decides it.
     return {
         **definitions,
         "Touchpoint": touchpoint,
