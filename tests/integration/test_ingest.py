@@ -105,3 +105,4 @@ def test_probes_metrics_and_openapi(pipeline: Pipeline) -> None:
     assert (missing.status, missing.body["error"]) == (404, "not_found")
     wrong_method = ingest.request("GET", "/v1/touchpoints")
     assert wrong_method.status == 405 and "traceback" not in json.dumps(wrong_method.body).lower()
+    assert ingest.process.stop() == 0  # SIGTERM: a clean exit
