@@ -121,7 +121,7 @@ def test_alert_labels_and_annotations() -> None:
         labels = alert["labels"]
         assert labels["severity"] in ("critical", "warning"), alert["alert"]
         assert labels["team"] == "kam-platform"
-        assert labels["component"] in ("process", "worker", "sink", "notifier")
+        assert labels["component"] in ("process", "worker", "sink", "notifier", "ingest")
         assert alert["annotations"].keys() == {"summary", "description", "runbook_url"}
         assert alert["annotations"]["runbook_url"].endswith("/" + alert["alert"])
 
