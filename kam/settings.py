@@ -281,7 +281,8 @@ class IngestSettings(BaseSettings):
     max_event_bytes: int = Field(default=64 * 1024, ge=1024)
     """One larger event is rejected as ``oversize`` (the worker's own limit by default)."""
     rate_per_second: float = Field(default=50.0, gt=0)
-    """Requests per second per token (token bucket); beyond it 429 with ``Retry-After``."""
+    """Requests per second per source system, i.e. per token (the tokens of one source system
+    share one token bucket); beyond it 429 with ``Retry-After``."""
     rate_burst: int = Field(default=100, ge=1)
     body_timeout_seconds: float = Field(default=10.0, gt=0)
     """A body not received within this time: 408 (slow senders cannot hold a connection)."""
