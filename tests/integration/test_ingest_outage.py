@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,3 +77,48 @@ def test_broker_stopped_mid_request_is_503_and_a_retry_stores_each_event_once(
     records = pipeline.read_all(pipeline.topics.touchpoints)
     stored = [parse_touchpoint(raw).event_id for raw in records]
     assert sorted(stored) == sorted(["before", *(f"out-{i}" for i in range(20))])
+
+
+def test_requests_across_an_outage_never_answer_2xx_for_an_event_not_stored(
+    pipeline: Pipeline, broker_dir: Path | None
+) -> None:
+    if broker_dir is None:
+        pytest.skip("stops the broker: needs the module's own, not KAFKA_BOOTSTRAP_SERVERS")
+    ingest = start_ingest(pipeline)
+    answers: list[tuple[int, list[dict[str, Any]]]] = []
+    done = threading.Event()
+
+    def send() -> None:  # one request after the other, 20 events each, until told to stop
+        for request in range(300):
+            if done.is_set():
+                return
+            batch = [csat(f"r{request}-{i}", account_id=f"acct-{i}") for i in range(20)]
+            answer = ingest.post(batch)
+            answers.append((answer.status, answer.body.get("events", [])))
+
+    def statuses() -> list[int]:
+        return [status for status, _ in list(answers)]
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    try:
+        wait_for(lambda: statuses().count(200) >= 3, timeout=60, what="three stored requests")
+        stop_local_kafka(broker_dir)
+        wait_for(lambda: statuses().count(503) >= 2, timeout=60, what="two 503 answers")
+        restart_local_kafka(broker_dir)
+        after = len(answers)
+        wait_for(
+            lambda: 200 in statuses()[after:], timeout=90, what="a stored request after the restart"
+        )
+    finally:
+        done.set()
+        sender.join(timeout=120)
+    assert set(statuses()) <= {200, 503}
+    stored = {
+        parse_touchpoint(raw).event_id for raw in pipeline.read_all(pipeline.topics.touchpoints)
+    }
+    accepted = {e["event_id"] for _, events in answers for e in events if e["status"] == "accepted"}
+    assert accepted <= stored  # accepted means stored, whatever the broker did meanwhile
+    for status, events in answers:
+        if status == 200:
+            assert {e["status"] for e in events} == {"accepted"}
