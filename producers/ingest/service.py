@@ -15,6 +15,7 @@ import re
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,10 +125,14 @@ def _json(
 
 
 def _count(endpoint: str, outcomes: list[Outcome]) -> None:
-    for outcome in outcomes:
-        metrics.EVENTS.labels(endpoint, outcome.label).inc()
-        if isinstance(outcome.verdict, Invalid):
-            metrics.EVENTS_REJECTED.labels(outcome.verdict.rejection.failure_type.value).inc()
+    """Counted per label set first: one increment per label set, not per event."""
+    for label, count in Counter(outcome.label for outcome in outcomes).items():
+        metrics.EVENTS.labels(endpoint, label).inc(count)
+    rejected = Counter(
+        o.verdict.rejection.failure_type.value for o in outcomes if isinstance(o.verdict, Invalid)
+    )
+    for failure_type, count in rejected.items():
+        metrics.EVENTS_REJECTED.labels(failure_type).inc(count)
 
 
 @web.middleware
