@@ -286,6 +286,9 @@ class IngestSettings(BaseSettings):
     rate_burst: int = Field(default=100, ge=1)
     body_timeout_seconds: float = Field(default=10.0, gt=0)
     """A body not received within this time: 408 (slow senders cannot hold a connection)."""
+    idle_timeout_seconds: float = Field(default=30.0, gt=0)
+    """A connection without a complete request head this long after it opened (or after its
+    last answer, keep-alive) is closed: headers sent byte by byte cannot hold it either."""
     delivery_timeout_seconds: float = Field(default=15.0, gt=0)
     """How long the broker may take to acknowledge a request's events before the answer is
     503 (librdkafka's ``delivery.timeout.ms`` of the ingest producer)."""

@@ -247,7 +247,11 @@ def build_app(ingest: Ingest) -> web.Application:
 async def serve(ingest: Ingest, stop: threading.Event) -> None:
     """Serve until ``stop`` is set; in-flight requests get their answer before the exit."""
     runner = web.AppRunner(
-        build_app(ingest), access_log=None, handle_signals=False, shutdown_timeout=30.0
+        build_app(ingest),
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=30.0,
+        keepalive_timeout=ingest.settings.idle_timeout_seconds,
     )
     await runner.setup()
     site = web.TCPSite(runner, ingest.settings.host, ingest.settings.port)

@@ -20,6 +20,7 @@ LIMITS = {
     "KAM_INGEST_MAX_BODY_BYTES": str(MAX_BODY),
     "KAM_INGEST_MAX_EVENTS": "10",
     "KAM_INGEST_BODY_TIMEOUT_SECONDS": "1",
+    "KAM_INGEST_IDLE_TIMEOUT_SECONDS": "2",
     "KAM_INGEST_RATE_PER_SECOND": "1000",
     "KAM_INGEST_RATE_BURST": "1000",
 }
@@ -110,6 +111,17 @@ def test_hostile_bodies_get_clear_4xx_and_the_service_stays_up(pipeline: Pipelin
         expected["huge_header"] = (400, "header_too_large")
     assert results == expected
 
+    with ingest.raw_connection() as sock:  # a head trickling in: closed at the idle timeout
+        started = time.monotonic()
+        sock.sendall(b"POST /v1/touchpoints HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        closed = False
+        while not closed and time.monotonic() - started < 15:
+            try:
+                sock.sendall(b"a")
+            except OSError:  # the server closed it: our next bytes are refused
+                closed = True
+            time.sleep(0.5)  # the attack's pace, not a wait for the server
+        assert closed, "a request head sent byte by byte held the connection for 15 s"
     with ingest.raw_connection() as sock:  # a sender that goes away halfway through its body
         sock.sendall(_head(ingest, "Content-Length: 1000\r\n") + b'[{"event_')
     wait_for(
