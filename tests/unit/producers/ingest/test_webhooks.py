@@ -78,6 +78,11 @@ def test_zendesk_event_ids_differ_per_kind_and_time() -> None:
         ({k: v for k, v in ticket("solved").items() if k != "organization_id"}, "organization_id"),
         (ticket("satisfaction_rated", satisfaction_score="meh"), "satisfaction_score"),
         (ticket("solved", updated_at=None), "updated_at"),
+        (  # Zendesk's event-subscription format: not a trigger body, kept as a dead letter
+            {"type": "zen:event-type:ticket.created", "subject": "zen:ticket:35436",
+             "detail": {"id": "35436", "organization_id": "360001"}},
+            "kind",
+        ),
     ],
 )
 def test_zendesk_payloads_that_map_onto_nothing_say_where(
