@@ -24,6 +24,7 @@ from pathlib import Path
 
 from bench import (
     bench_backfill,
+    bench_ingest,
     bench_latency,
     bench_memory,
     bench_recovery,
@@ -33,7 +34,9 @@ from bench import (
 from bench.common import BenchError, Result, format_table
 from kam.localkafka import local_kafka
 
-BENCHMARKS = ("sink", "backfill", "worker", "backfill-worker", "latency", "memory", "recovery")
+BENCHMARKS = (
+    "sink", "backfill", "worker", "backfill-worker", "latency", "memory", "recovery", "ingest",
+)  # fmt: skip
 
 
 def machine() -> str:
@@ -73,6 +76,9 @@ def parse_args() -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument(
         "--recovery-repetitions", type=int, default=3, help="recovery: kills and restarts"
+    )
+    parser.add_argument(
+        "--ingest-events", type=int, default=20_000, help="ingest: events, HTTP and SDK"
     )
     return parser.parse_args()
 
@@ -141,6 +147,12 @@ def main() -> int:
                 "recovery",
                 lambda: bench_recovery.run(
                     bootstrap=bootstrap, workdir=workdir, repetitions=args.recovery_repetitions
+                ),
+            )
+            attempt(
+                "ingest",
+                lambda: bench_ingest.run(
+                    bootstrap=bootstrap, workdir=workdir, events=args.ingest_events
                 ),
             )
     print(f"end: {machine()}\n")

@@ -31,6 +31,7 @@ from kam.settings import (
     BoardSettings,
     ClickHouseSettings,
     FairnessSettings,
+    IngestSettings,
     KafkaSettings,
     KpiSettings,
     MetricsSettings,
@@ -234,6 +235,37 @@ def _hash_password() -> int:
     if not password:
         raise preflight.PreflightError("no password given on stdin: nothing to hash")
     print(hash_password(password))
+    return 0
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from producers.ingest import run_ingest
+
+    kafka, topics = _ready_topics()
+    run_ingest(
+        kafka=kafka,
+        topics=topics,
+        settings=IngestSettings(),
+        metrics=MetricsSettings(),
+        stop=_stop_on_signal(),
+    )
+    return 0
+
+
+def _ingest_config(args: argparse.Namespace) -> None:
+    from producers.ingest.run import configured_tokens, configured_webhooks
+
+    settings = IngestSettings()
+    configured_tokens(settings)
+    configured_webhooks(settings)
+
+
+def _ingest_token(args: argparse.Namespace) -> int:
+    from producers.ingest import new_token, token_hash
+
+    token = new_token()
+    print(f"token (give it to {args.source_system}; it is shown once): {token}")
+    print(f"KAM_INGEST_TOKENS line: {args.source_system} {token_hash(token)}")
     return 0
 
 
@@ -685,6 +717,19 @@ def build_parser() -> argparse.ArgumentParser:
     command(
         "migrate", _db_migrate, "apply pending migrations", database_commands, needs=(_clickhouse,)
     )
+    command(
+        "ingest",
+        _ingest,
+        "serve HTTP ingest (touchpoints, Zendesk and Stripe webhooks) until SIGTERM",
+        needs=(_ingest_config, *kafka),
+        service=True,
+    )
+    token = command(
+        "ingest-token",
+        _ingest_token,
+        "make a bearer token for kam ingest and the hashed line that configures it",
+    )
+    token.add_argument("source_system", help="the source system the token speaks for")
     return parser
 
 

@@ -1,10 +1,12 @@
 """``kam demo``: the whole pipeline on this machine, then what happened, read back from ClickHouse.
 
 Starts a local Kafka broker and a local Alertmanager, runs the stream worker, the ClickHouse sink
-(embedded chdb) and the notifier as real processes, publishes simulated accounts and touchpoints,
-waits until every record has landed and prints a summary. Then it serves the account health
-board on the same data (through the sink's SQL endpoint) until Enter is pressed, or for
-``board_seconds`` when stdin is not a terminal (CI, tests), and stops everything.
+(embedded chdb), the notifier and the HTTP ingest as real processes, publishes simulated accounts
+and touchpoints, has a simulated helpdesk post its tickets of the key accounts as signed Zendesk
+webhooks to ``kam ingest``, waits until every record has landed and prints a summary. Then it
+serves the account health board on the same data (through the sink's SQL endpoint) until Enter
+is pressed, or for ``board_seconds`` when stdin is not a terminal (CI, tests), and stops
+everything.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from kam.settings import (
     TopicSettings,
 )
 from producers import TouchpointPublisher
+from producers.ingest import client, helpdesk
 from producers.scenarios import (
     BEHAVES_STRATEGIC,
     COSTS_MORE_THAN_IT_GIVES,
@@ -55,6 +58,7 @@ from sinks.notify.local import RecordingServer, local_alertmanager
 
 DEMO_ROUTING = Path("config/routing-demo.toml")
 DEMO_INBOX_SECRET = "demo-signing-secret"
+DEMO_ZENDESK_SECRET = "demo-zendesk-signing-secret"
 SUMMARY_QUERIES = {
     "Touchpoints by contact point and account tier": """
         SELECT contact_point, tier, count() AS events,
@@ -159,6 +163,26 @@ def _fairness(
     return out.getvalue(), review
 
 
+def _key_account_ids(options: DemoOptions) -> list[str]:
+    """The strategic and key accounts: the simulated helpdesk's Zendesk organizations."""
+    accounts = simulated_accounts(SimulationConfig(seed=options.seed, accounts=options.accounts))
+    return [a.account_id for a in accounts if a.tier.value != "standard"]
+
+
+def _post_helpdesk_webhooks(base_url: str, options: DemoOptions) -> tuple[int, int]:
+    """The simulated helpdesk's signed Zendesk webhooks: (posted, stored as touchpoints)."""
+    bodies = helpdesk.ticket_webhooks(
+        _key_account_ids(options), now=datetime.now(UTC), seed=options.seed
+    )
+    stored = 0
+    for body in bodies:
+        status, answer = client.post_zendesk(base_url, DEMO_ZENDESK_SECRET, body)
+        if status != 200:
+            raise DemoError(f"kam ingest answered {status} to a Zendesk webhook: {answer}")
+        stored += int(answer.get("accepted", 0))
+    return len(bodies), stored
+
+
 def _publish_accounts(kafka: KafkaSettings, topics: TopicSettings, options: DemoOptions) -> None:
 
     accounts = simulated_accounts(SimulationConfig(seed=options.seed, accounts=options.accounts))
@@ -184,6 +208,9 @@ def run_demo(options: DemoOptions) -> int:
         inbox = stack.enter_context(RecordingServer())
         kafka, topics = KafkaSettings(bootstrap_servers=bootstrap), TopicSettings()
         ensure_topics(kafka, pipeline_topics(topics))
+        account_map = options.workdir / "zendesk-accounts.toml"
+        account_map.write_text(helpdesk.account_map_toml(_key_account_ids(options)))
+        ingest_url = f"http://127.0.0.1:{free_port()}"
         env = {
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "CLICKHOUSE_CHDB_PATH": str(clickhouse.chdb_path),
@@ -194,6 +221,9 @@ def run_demo(options: DemoOptions) -> int:
             "KAM_NOTIFY_INBOX_URL": inbox.url,
             "KAM_NOTIFY_INBOX_SECRET": DEMO_INBOX_SECRET,
             "KAM_BOARD_PUBLIC_URL": board_settings.base_url(),
+            "KAM_INGEST_PORT": ingest_url.rsplit(":", 1)[1],
+            "KAM_INGEST_ZENDESK_SECRET": DEMO_ZENDESK_SECRET,
+            "KAM_INGEST_ACCOUNT_MAP_PATH": str(account_map),
         }
         services = [
             stack.enter_context(
@@ -205,7 +235,7 @@ def run_demo(options: DemoOptions) -> int:
                     metrics_port=free_port(),
                 )
             )
-            for name in ("worker", "sink", "notify")
+            for name in ("worker", "sink", "notify", "ingest")
         ]
         worker = services[0]
         print(
@@ -240,8 +270,20 @@ def run_demo(options: DemoOptions) -> int:
             flush=True,
         )
         _wait(
+            lambda: client.healthy(ingest_url),
+            services=services,
+            timeout=options.settle_timeout,
+            what="kam ingest to serve",
+        )
+        posted, via_http = _post_helpdesk_webhooks(ingest_url, options)
+        print(
+            f"The simulated helpdesk posted {posted} signed Zendesk webhooks to kam ingest: "
+            f"{via_http} touchpoints stored",
+            flush=True,
+        )
+        _wait(
             lambda: (
-                _count(clickhouse, "touchpoints") >= report.events
+                _count(clickhouse, "touchpoints") >= report.events + via_http
                 and _count(clickhouse, "failed_events") >= report.invalid
             ),
             services=services,

@@ -52,6 +52,12 @@ def local_kafka(*, port: int | None = None, directory: Path | None = None) -> It
             _script("stop", "--dir", run_dir)
 
 
+def stop_local_kafka(directory: Path) -> None:
+    """Stop the broker :func:`local_kafka` runs from ``directory``, keeping its data: a broker
+    outage; :func:`restart_local_kafka` brings it back on the same port."""
+    _script("stop", "--dir", str(directory))
+
+
 def restart_local_kafka(directory: Path) -> None:
     """Stop the broker :func:`local_kafka` runs from ``directory``; start it again on the same
     port with its data (what a broker restart in production looks like to the clients)."""

@@ -315,3 +315,50 @@ class FairnessSettings(BaseSettings):
 
     config_path: Path = Path("config/fairness.toml")
     """TOML read by ``sinks.fairness.load_fairness_config`` (docs/alert-rules.md, tiering.md)."""
+
+class IngestSettings(BaseSettings):
+    """The HTTP ingest service, ``kam ingest`` (``KAM_INGEST_*``): see docs/ingest.md.
+
+    Bearer tokens are configured as their SHA-256 only (``KAM_INGEST_TOKENS`` or the file
+    ``KAM_INGEST_TOKENS_PATH``: one ``<source_system> sha256:<hex>`` per line); the token a
+    request carries decides its ``source_system``. Webhook signing secrets are ``SecretStr``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="KAM_INGEST_", frozen=True, extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8088, ge=0, le=65535)
+    """0: any free port (the chosen one is logged)."""
+    tokens: SecretStr | None = None
+    """Lines (or ``;``-separated entries) of ``<source_system> sha256:<hex of the token>``."""
+    tokens_path: Path | None = None
+    """A file with the same lines (``#`` comments allowed)."""
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    """Larger request bodies are refused with 413 before they are read."""
+    max_events: int = Field(default=1000, ge=1)
+    """More events in one request: 413."""
+    max_event_bytes: int = Field(default=64 * 1024, ge=1024)
+    """One larger event is rejected as ``oversize`` (the worker's own limit by default)."""
+    rate_per_second: float = Field(default=50.0, gt=0)
+    """Requests per second per source system, i.e. per token (the tokens of one source system
+    share one token bucket); beyond it 429 with ``Retry-After``."""
+    rate_burst: int = Field(default=100, ge=1)
+    body_timeout_seconds: float = Field(default=10.0, gt=0)
+    """A body not received within this time: 408 (slow senders cannot hold a connection)."""
+    idle_timeout_seconds: float = Field(default=30.0, gt=0)
+    """A connection without a complete request head this long after it opened (or after its
+    last answer, keep-alive) is closed: headers sent byte by byte cannot hold it either."""
+    delivery_timeout_seconds: float = Field(default=15.0, gt=0)
+    """How long the broker may take to acknowledge a request's events before the answer is
+    503 (librdkafka's ``delivery.timeout.ms`` of the ingest producer)."""
+    retry_after_seconds: int = Field(default=5, ge=1)
+    """``Retry-After`` of a 503 (broker unreachable)."""
+    zendesk_secret: SecretStr | None = None
+    """Signing secret of the Zendesk webhook; unset: the Zendesk endpoint answers 404."""
+    stripe_secret: SecretStr | None = None
+    """Signing secret (``whsec_...``) of the Stripe endpoint; unset: it answers 404."""
+    webhook_tolerance_seconds: float = Field(default=300.0, gt=0)
+    """A signed webhook whose timestamp is further than this from the clock is refused (401)."""
+    account_map_path: Path | None = None
+    """TOML mapping vendor ids onto account ids (``[zendesk.organizations]``,
+    ``[stripe.customers]``); see docs/ingest.md."""

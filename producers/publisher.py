@@ -28,7 +28,7 @@ from producers.exceptions import (
 )
 from producers.headers import Headers, json_headers, touchpoint_headers, with_trace_id
 from producers.validation import TouchpointInput, to_touchpoint
-from schemas import Account
+from schemas import Account, DeadLetter
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,9 @@ class PublisherOptions:
     delivery_timeout_ms: int = 120_000
     queue_full_timeout: float = 5.0
     poll_interval: float = 0.1
+    keep_failures: bool = True
+    """Keep delivery failures for :meth:`TouchpointPublisher.flush`; a service that reads
+    every future itself (``kam ingest``) turns it off, so that outages do not pile them up."""
     extra: Mapping[str, str | int | bool] = field(default_factory=dict)
 
 
@@ -152,6 +155,23 @@ class TouchpointPublisher:
         """Queue a tombstone: compaction then forgets the account."""
         return self._send(topic=self._topics.accounts, key=account_id, value=None, headers=[])
 
+    def publish_dead_letter(self, letter: DeadLetter, *, key: str) -> Future[DeliveryResult]:
+        """Queue a dead letter (a rejection made at the edge, e.g. by ``kam ingest``)."""
+        return self._send(
+            topic=self._topics.deadletter,
+            key=key,
+            value=letter.model_dump_json().encode(),
+            headers=json_headers(),
+        )
+
+    def reachable(self, timeout: float) -> bool:
+        """Whether a broker of the cluster answers a metadata request within ``timeout``."""
+        try:
+            self._producer.list_topics(self._topics.touchpoints, timeout=timeout)
+        except KafkaException:
+            return False
+        return True
+
     def publish_raw(
         self, *, key: str, value: bytes, headers: Headers | None = None
     ) -> Future[DeliveryResult]:
@@ -251,9 +271,10 @@ class TouchpointPublisher:
             )
             return
         error = _delivery_error(err, pending.topic, pending.key)
-        with self._lock:
-            failure = DeliveryFailure(pending.topic, pending.key, pending.event_id, error)
-            self._failures.append(failure)
+        if self._options.keep_failures:
+            with self._lock:
+                failure = DeliveryFailure(pending.topic, pending.key, pending.event_id, error)
+                self._failures.append(failure)
         pending.future.set_exception(error)
 
     def _take_failures(self) -> list[DeliveryFailure]:

@@ -27,6 +27,9 @@ class FailureType(StrEnum):
     OUTPUT_REFUSED = "output_refused"
     """The broker refused, for good, an output the worker made from this message (e.g. too
     large); ``original`` holds the refused output, the source fields name the input."""
+    UNMAPPED = "unmapped"
+    """A vendor webhook (``kam ingest``) that maps onto no catalogue event: a kind of event
+    not mapped, or an id the account mapping does not know; ``field_path`` names the field."""
 
 
 def _from_base64(value: Any) -> Any:

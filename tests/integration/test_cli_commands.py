@@ -19,6 +19,7 @@ from pathlib import Path
 
 from kam.localkafka import free_port
 from kam.processes import kam_command
+from producers.ingest import parse_tokens
 from schemas.export import DOCUMENTS, SCHEMA_DIR
 from sinks import migrations
 from sinks.board.auth import verify_password
@@ -249,3 +250,14 @@ def test_board_hash_password(pipeline: Pipeline) -> None:
     assert verify_password("correct horse", stored) and not verify_password("correct", stored)
     empty = kam(pipeline, "board", "--hash-password", stdin="")
     assert outcome(empty) == (2, [], "kam board: no password given on stdin: nothing to hash\n")
+
+def test_ingest_token_prints_a_token_and_the_line_that_configures_its_hash(
+    pipeline: Pipeline,
+) -> None:
+    code, lines, stderr = outcome(kam(pipeline, "ingest-token", "helpdesk"))
+    assert (code, len(lines), stderr) == (0, 2, "")
+    token = lines[0].rsplit(" ", 1)[1]
+    prefix, _, line = lines[1].partition(": ")
+    assert prefix == "KAM_INGEST_TOKENS line"
+    assert token not in line
+    assert parse_tokens(line, where="test").source_system(f"Bearer {token}") == "helpdesk"

@@ -43,10 +43,13 @@ COMMANDS: dict[str, list[str]] = {
     "alerts unsnooze": ["alerts", "unsnooze", "--account", "acme"],
     "sql": ["sql", "SELECT 1"],
     "db migrate": ["db", "migrate"],
+    "ingest": ["ingest"],
+    "ingest-token": ["ingest-token", "crm"],
 }  # fmt: skip
 """Every subcommand, with arguments that would work."""
 KAFKA_COMMANDS = [
-    name for name in COMMANDS if name not in ("schemas", "sql", "db migrate", "board")
+    name for name in COMMANDS
+    if name not in ("schemas", "sql", "db migrate", "board", "ingest-token")
 ]
 CLICKHOUSE_COMMANDS = [
     "sink", "board", "demo", "sql", "db migrate", "accounts review", "fairness check"
@@ -96,6 +99,8 @@ NOTIFY_ENV = {
     "KAM_NOTIFY_INBOX_SECRET": "secret",
 }
 """A routing file whose receivers are all set (the default one needs PagerDuty and Slack)."""
+INGEST_ENV = {"KAM_INGEST_TOKENS": "crm sha256:" + "0" * 64}
+"""One (hashed) bearer token: what ``kam ingest`` needs besides the broker."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +175,27 @@ def _cases() -> Iterator[pytest.ParameterSet]:
     line = (
         "kam board: the board listens on 0.0.0.0, not only on this machine: set KAM_BOARD_TOKEN"
         " (or _TOKEN_FILE) or KAM_BOARD_USERS (or _USERS_FILE), or bind 127.0.0.1"
+        "kam ingest: no bearer token and no webhook secret is configured: set KAM_INGEST_TOKENS "
+        "or KAM_INGEST_TOKENS_PATH (`kam ingest-token SOURCE` makes one), "
+        "KAM_INGEST_ZENDESK_SECRET or KAM_INGEST_STRIPE_SECRET"
+    )
+    yield pytest.param(Case("ingest", {"KAM_INGEST_TOKENS": ""}, line), id="ingest-no-token")
+    line = (
+        "kam ingest: KAM_INGEST_TOKENS: entry 1 is not '<source_system> sha256:<64 hex digits>' "
+        "(store the token's hash, never the token: `kam ingest-token SOURCE`)"
+    )
+    env = {"KAM_INGEST_TOKENS": "crm s3cret"}
+    yield pytest.param(Case("ingest", env, line), id="ingest-plain-token")
+    line = (
+        "kam ingest: cannot read the account mapping {tmp}/bad.toml (KAM_INGEST_ACCOUNT_MAP_PATH):"
+        " Invalid value (at line 1, column 8)"
+    )
+    env = {"KAM_INGEST_ACCOUNT_MAP_PATH": "{tmp}/bad.toml"}
+    yield pytest.param(Case("ingest", env, line), id="ingest-bad-account-map")
+    line = (
+        "kam: argument COMMAND: invalid choice: 'frobnicate' (choose from 'worker', 'sink', "
+        "'notify', 'board', 'topics', 'schemas', 'demo', 'simulate', 'publish', 'backfill', "
+        "'accounts', 'fairness', 'alerts', 'sql', 'db', 'ingest', 'ingest-token'): see `kam --help`"
     )
     yield pytest.param(Case("board", {"KAM_BOARD_HOST": "0.0.0.0"}, line), id="board-open")
     line = (
@@ -232,6 +258,7 @@ def test_one_readable_line_and_exit_code_2(case: Case, kafka_bootstrap: str, wor
         "KAFKA_CONNECT_TIMEOUT_SECONDS": "2",
         "CLICKHOUSE_CHDB_PATH": str(workdir / "chdb"),
         **NOTIFY_ENV,
+        **INGEST_ENV,
         **{key: value.format(**values) for key, value in case.env.items()},
     }
     argv = [part.format(**values) for part in (case.argv or COMMANDS[case.command])]

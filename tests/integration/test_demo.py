@@ -46,9 +46,12 @@ def test_demo_runs_the_pipeline_and_prints_the_summary(tmp_path: Path) -> None:
     ):
         assert f"== {title}" in out
     # Every published touchpoint is in the first table: its event counts add up exactly.
+    # The helpdesk's webhooks through kam ingest: 4 per strategic or key account (1 + 2 of 12).
+    webhooks = re.search(r"posted (\d+) signed Zendesk webhooks to kam ingest: (\d+) touch", out)
+    assert webhooks and webhooks.groups() == ("12", "12"), out
     first_table = out.split("== Touchpoints by")[1].split("== Invalid messages")[0]
     rows = re.findall(r"│ (?:sales|logistics|support|billing) +│ \w+ +│ +(\d+) │", first_table)
-    assert sum(map(int, rows)) == int(published.group(1))
+    assert sum(map(int, rows)) == int(published.group(1)) + int(webhooks.group(2))
     second_table = out.split("== Invalid messages")[1].split("== Alerts raised")[0]
     letters = re.findall(r"│ [a-z0-9_]+ +│ +(\d+) │", second_table)  # not_utf8 has a digit
     assert sum(map(int, letters)) == int(published.group(2))

@@ -19,8 +19,8 @@ from tests.unit.deploy.settings_env import (
 
 COMPOSE_FILE = DEPLOY / "compose.yaml"
 KAM_IMAGE = "kam-pulse:local"
-KAM_SERVICES = ("topics", "migrate", "worker", "sink", "notifier", "fairness")
-LONG_RUNNING = ("worker", "sink", "notifier", "fairness")
+KAM_SERVICES = ("topics", "migrate", "worker", "sink", "notifier", "fairness", "ingest")
+LONG_RUNNING = ("worker", "sink", "notifier", "fairness", "ingest")
 
 
 def compose() -> dict[str, Any]:
@@ -47,6 +47,7 @@ def service_env(name: str) -> dict[str, str]:
 def test_the_expected_services_exist() -> None:
     assert set(compose()["services"]) == {
         "kafka", "clickhouse", "topics", "migrate", "worker", "sink", "notifier", "fairness",
+        "ingest",
         "prometheus", "alertmanager", "grafana",
     }  # fmt: skip
 

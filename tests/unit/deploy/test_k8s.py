@@ -21,7 +21,9 @@ from tests.unit.deploy.settings_env import (
 K8S = DEPLOY / "k8s"
 NAMESPACE = "kam-pulse"
 WORKER_RSS_TARGET_BYTES = 300_000_000
-DEPLOYMENTS = {"kam-worker": 2, "kam-sink": 1, "kam-notify": 1}
+DEPLOYMENTS = {"kam-worker": 2, "kam-sink": 1, "kam-notify": 1, "kam-ingest": 2}
+HTTP_SERVICES = {"kam-ingest": 8088}
+"""Deployments that also serve HTTP: probed on their own /healthz and /readyz."""
 _UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
 
 
@@ -162,22 +164,37 @@ def test_files_named_by_settings_are_mounted(name: str) -> None:
 def test_probes_use_the_metrics_endpoint_and_a_service_exposes_it(name: str) -> None:
     pod = pod_specs()[name]
     container = only_container(pod)
-    port = int(container_env(container)["KAM_METRICS_PORT"])
-    assert container["ports"] == [{"name": "metrics", "containerPort": port, "protocol": "TCP"}]
-    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
-        assert container[probe]["httpGet"] == {"path": "/metrics", "port": "metrics"}
+    env = container_env(container)
+    port = int(env["KAM_METRICS_PORT"])
+    metrics = {"name": "metrics", "containerPort": port, "protocol": "TCP"}
+    probes = dict.fromkeys(("startupProbe", "livenessProbe", "readinessProbe"), "/metrics")
+    expected_ports = [{"name": "metrics", "port": port, "targetPort": "metrics"}]
+    if name in HTTP_SERVICES:
+        http = HTTP_SERVICES[name]
+        assert int(env["KAM_INGEST_PORT"]) == http and env["KAM_INGEST_HOST"] == "0.0.0.0"
+        assert container["ports"] == [
+            {"name": "http", "containerPort": http, "protocol": "TCP"}, metrics,
+        ]  # fmt: skip
+        probes = {"startupProbe": "/healthz", "livenessProbe": "/healthz"}
+        probes["readinessProbe"] = "/readyz"
+        expected_ports.insert(0, {"name": "http", "port": http, "targetPort": "http"})
+    else:
+        assert container["ports"] == [metrics]
+    for probe, path in probes.items():
+        port_name = "metrics" if path == "/metrics" else "http"
+        assert container[probe]["httpGet"] == {"path": path, "port": port_name}
     annotations = by_kind("Deployment")[name]["spec"]["template"]["metadata"]["annotations"]
     assert annotations["prometheus.io/port"] == str(port)
     service = by_kind("Service")[name]
     assert service["spec"]["selector"] == by_kind("Deployment")[name]["spec"]["selector"][
         "matchLabels"
     ]
-    assert service["spec"]["ports"] == [{"name": "metrics", "port": port, "targetPort": "metrics"}]
+    assert service["spec"]["ports"] == expected_ports
 
 
 def test_service_names_are_the_prometheus_jobs_of_the_rules() -> None:
     rules = (DEPLOY / "prometheus" / "rules" / "kam-alerts.yml").read_text()
-    assert 'up{job=~"kam-worker|kam-sink|kam-notify"}' in rules
+    assert 'up{job=~"kam-worker|kam-sink|kam-notify|kam-ingest"}' in rules
     assert set(by_kind("Service")) == set(DEPLOYMENTS)
     (monitor,) = by_kind("ServiceMonitor", "monitoring.yaml").values()
     assert monitor["spec"]["jobLabel"] == "app.kubernetes.io/name"

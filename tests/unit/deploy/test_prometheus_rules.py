@@ -14,6 +14,7 @@ import yaml
 from prometheus_client import PROCESS_COLLECTOR, CollectorRegistry
 from prometheus_client.metrics import MetricWrapperBase
 
+from producers.ingest import metrics as ingest_metrics
 from sinks import metrics as sink_metrics
 from sinks.fairness import metrics as fairness_metrics
 from sinks.notify.metrics import NotifierMetrics
@@ -35,8 +36,14 @@ _AGGREGATE = re.compile(r"by \(([^)]*)\) \((?:(?:rate|increase)\()?((?:kam|proce
 
 
 def kam_metrics() -> list[MetricWrapperBase]:
-    """Every metric object of the worker, the sink, the fairness check and the notifier."""
-    modules = [vars(m).values() for m in (worker_metrics, sink_metrics, fairness_metrics)]
+    """Every metric object of the worker, the sink, the fairness check, the notifier and the
+    ingest service."""
+    modules = [
+        vars(worker_metrics).values(),
+        vars(sink_metrics).values(),
+        vars(fairness_metrics).values(),
+        vars(ingest_metrics).values(),
+    ]
     found = [m for values in modules for m in values if isinstance(m, MetricWrapperBase)]
     notifier = NotifierMetrics.create(CollectorRegistry())
     return found + [getattr(notifier, field.name) for field in fields(notifier)]
@@ -117,7 +124,7 @@ def test_alert_labels_and_annotations() -> None:
         labels = alert["labels"]
         assert labels["severity"] in ("critical", "warning"), alert["alert"]
         assert labels["team"] == "kam-platform"
-        assert labels["component"] in ("process", "worker", "sink", "notifier")
+        assert labels["component"] in ("process", "worker", "sink", "notifier", "ingest")
         assert alert["annotations"].keys() == {"summary", "description", "runbook_url"}
         assert alert["annotations"]["runbook_url"].endswith("/" + alert["alert"])
 
