@@ -301,7 +301,8 @@ def new_pipeline(
         "KAM_ALERTS_RULES_PATH": str(REPO / "config" / "alert_rules.toml"),
         "CLICKHOUSE_CHDB_PATH": str(workdir / "chdb"),
     }
-    return Pipeline(kafka=kafka, topics=topics, workdir=workdir / label, env=env)
+    # Its own directory (logs, worker data): a run's shutdown is never read as the next one's.
+    return Pipeline(kafka=kafka, topics=topics, workdir=workdir / f"{label}-{suffix}", env=env)
 
 
 @contextmanager
