@@ -19,6 +19,11 @@ STORY = (
     " -> First response of high ticket T-9 took 3 h (SLA 1 h) (support)"
     " -> Invoice I-4 disputed: charged for undelivered units (billing)"
 )
+FIRST_STORY = (
+    "order O-17: Shipment S-3 delivered 2 d late (logistics)"
+    " -> Invoice I-4 disputed: charged for undelivered units (billing)"
+)
+"""The chain before the ticket's first response arrives."""
 CHAIN_EVENT_IDS = ["c-late", "c-ticket", "c-dispute"]
 
 

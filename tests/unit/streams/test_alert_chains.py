@@ -23,6 +23,7 @@ from streams.alerting import AlertStateError, load_alert_rules
 from streams.alerting.chains import ChainState, IncidentChains, order_of
 from tests.unit.streams.chain_story import (
     CHAIN_EVENT_IDS,
+    FIRST_STORY,
     STORY,
     chain_alert_key,
     explained,
@@ -95,10 +96,7 @@ def test_one_batch_tells_the_whole_chain_in_event_time_order() -> None:
 def test_a_new_department_updates_the_chain_at_once_then_it_repeats_and_resolves() -> None:
     chains = IncidentChains(config=RULES)
     (new,) = feed(chains, items(FIRST), hours=26)
-    assert new.summary == (
-        "order O-17: Shipment S-3 delivered 2 d late (logistics)"
-        " -> Invoice I-4 disputed: charged for undelivered units (billing)"
-    )
+    assert new.summary == FIRST_STORY
     (updated,) = feed(chains, items(TICKET), hours=26)  # the stream time has not moved
     assert transitions([updated]) == [(KEY, "firing", "updated")]
     assert updated.summary == STORY
