@@ -19,6 +19,12 @@ from tests.unit.streams.chain_story import STORY, chain_alert_key, explained, or
 from tests.unit.streams.test_pipeline import NOW, apply, processor, records
 
 START = NOW - timedelta(hours=30)
+EXPLAINS = """
+SELECT c.order_id, a.alert_key, argMax(a.status, a.updated_at) AS status
+FROM kam.incident_chains AS c ARRAY JOIN c.explains AS key
+JOIN kam.alerts AS a ON a.alert_key = key GROUP BY c.order_id, a.alert_key
+ORDER BY a.alert_key"""
+"""The per-event alerts a chain explains (docs/alert-rules.md), with their latest state."""
 
 
 def test_the_view_holds_the_latest_state_of_each_chain_with_its_links(tmp_path: Path) -> None:
@@ -52,6 +58,7 @@ def test_the_view_holds_the_latest_state_of_each_chain_with_its_links(tmp_path: 
             " tupleElement(link, 'rule'), tupleElement(link, 'severity')"
             " FROM incident_chains ARRAY JOIN chain AS link"
         ).rows
+        explains = store.query(EXPLAINS).rows
         stored = store.query(
             "SELECT count() FROM alerts WHERE rule = 'incident_chain'"
         ).rows
@@ -73,5 +80,12 @@ def test_the_view_holds_the_latest_state_of_each_chain_with_its_links(tmp_path: 
         ["c-late", "logistics", "late_delivery", "critical"],
         ["c-ticket", "support", "first_response_sla_breach", "critical"],
         ["c-dispute", "billing", "invoice_disputed", "warning"],
+    ]
+    # The late delivery's own alert resolved (24 h quiet period) when the dispute came 26 h
+    # later: the chain, not the single alert, keeps the story.
+    assert explains == [
+        ["O-17", "acme:billing:invoice_disputed", "firing"],
+        ["O-17", "acme:logistics:late_delivery", "resolved"],
+        ["O-17", "acme:support:first_response_sla_breach", "firing"],
     ]
     assert stored == [[2]]  # new (two departments), then updated (the third)
