@@ -263,8 +263,9 @@ class TouchpointProcessor:
 
     # --- ownership after rebalances --------------------------------------------------------
     def load(self, partitions: Iterable[int]) -> int:
-        """Take over the alert states of ``partitions`` from the state table (returns how many),
-        and send again the KPI updates a crash may have kept from the broker."""
+        """Take over the alert states of ``partitions`` from the state table (returns how many
+        accounts have some) and their incident chains, and send again the KPI updates a crash
+        may have kept from the broker."""
         owned = set(partitions)
         delivered = {p: int(self._state.get(kpi_mark_key(p)) or -1) for p in owned}
         loaded = 0
@@ -280,7 +281,6 @@ class TouchpointProcessor:
                 account_id, order_id = parse_chain_key(rest)
                 self._chains.restore((partition, account_id, order_id), orjson.loads(raw))
                 self._partition_of.setdefault(account_id, partition)  # alerts are numbered by it
-                loaded += 1
             elif kind == "kpi":
                 contact_point, account_id = rest.split(":", 1)
                 touched = _Touched(partition, account_id, ContactPoint(contact_point))
