@@ -156,3 +156,31 @@ def test_a_broken_stored_chain_is_a_typed_error() -> None:
 def test_the_order_reference_is_optional() -> None:
     with_order, without = items([STORY_DOCS[1], STORY_DOCS[3]])
     assert (order_of(with_order), order_of(without)) == ("O-17", None)
+
+
+def _again(doc: dict[str, Any], event_id: str, hours: float) -> dict[str, Any]:
+    """``doc`` as another event ``hours`` after START (same order, same department)."""
+    moment = (START + timedelta(hours=hours)).isoformat()
+    payload = {**doc["payload"], "delivered_at": moment}
+    return {**doc, "event_id": event_id, "occurred_at": moment, "payload": payload}
+
+
+def test_more_bad_events_in_a_known_department_update_at_the_paced_interval() -> None:
+    chains = IncidentChains(config=RULES)
+    feed(chains, items(STORY_DOCS), hours=26)
+    again = _again(STORY_DOCS[1], "c-late-2", hours=26.2)
+    assert feed(chains, items([again]), hours=26.2) == []  # same departments: paced
+    assert tick(chains, hours=26.49) == []
+    (updated,) = tick(chains, hours=26.5)  # 30 min after the last notification
+    assert transitions([updated]) == [(KEY, "firing", "updated")]
+    assert updated.event_ids == [*CHAIN_EVENT_IDS, "c-late-2"]
+
+
+def test_a_chain_keeps_its_first_max_links_bad_events() -> None:
+    config = RULES.model_copy(update={"chains": RULES.chains.model_copy(update={"max_links": 2})})
+    chains = IncidentChains(config=config)
+    (alert,) = feed(chains, items(FIRST), hours=26)
+    feed(chains, items(TICKET), hours=26)
+    assert alert.event_ids == ["c-late", "c-dispute"]
+    (state,) = [s for c, s in chains._chains.items() if c[2] == "O-17"]
+    assert [link.event_id for link in state.links] == ["c-late", "c-dispute"]
