@@ -88,6 +88,12 @@ SUMMARY_QUERIES = {
                                         'dispute_rate', 'experience_score')
         ORDER BY contact_point, kpi""",
 }
+CHAIN_QUERY = """
+    SELECT account_name, order_id, status, departments, substring(summary, 1, 160) AS chain
+    FROM {db}.incident_chains ORDER BY departments DESC, started_at, alert_key LIMIT 5"""
+"""The incident chains of the summary: orders gone wrong across departments."""
+ORDER_CHAINS = 0.5
+"""Share of the bad events of strategic and key accounts that name a troubled order."""
 TIER_BLIND = ContactPoint.SUPPORT
 """The department of the demo that ignores tiers: the treatment gap shows it."""
 
@@ -262,6 +268,7 @@ def run_demo(options: DemoOptions) -> int:
             invalid_fraction=0.01,
             tier_service=tiers_ignored_by(TIER_BLIND),
             behaviour=demo_behaviour(options),
+            order_chains=ORDER_CHAINS,
             publish_accounts=False,
         )
         print(
@@ -323,6 +330,8 @@ def _summary(
     print(gaps)
     print("== Tier review (kam accounts review)")
     print(review)
+    print("== Incident chains: one order gone wrong in several departments (kam.incident_chains)")
+    print(run_sql(clickhouse, CHAIN_QUERY.format(db=clickhouse.database)), flush=True)
     print(
         f"== Alerting: {len(notifications)} signed notifications reached the account-team "
         f"inbox; Alertmanager showed {shown} active KAM alerts."

@@ -84,6 +84,7 @@ def simulate(
     event_mix: Mapping[str, float] | None = None,
     tier_service: TierService | None = None,
     behaviour: Mapping[str, AccountBehaviour] | None = None,
+    order_chains: float = 0.0,
     start: datetime | None = None,
     publish_accounts: bool = True,
     options: PublisherOptions | None = None,
@@ -95,7 +96,7 @@ def simulate(
     sets the simulated clock, so event times advance like the wall clock; by default
     (``start=None``) they end about now, inside the pipeline's clock-skew tolerance. The
     mixes default to :data:`DEFAULT_CONTACT_POINT_MIX` and :data:`DEFAULT_EVENT_MIX`;
-    ``tier_service`` and ``behaviour`` as in :class:`SimulationConfig`.
+    ``tier_service``, ``behaviour`` and ``order_chains`` as in :class:`SimulationConfig`.
     """
     if events is None and duration is None:
         raise SimulationConfigError("bound the run with a number of events or a duration")
@@ -113,6 +114,7 @@ def simulate(
         event_mix=event_mix or DEFAULT_EVENT_MIX,
         tier_service=tier_service,
         behaviour=behaviour or {},
+        order_chains=order_chains,
     )
     sent = bad = invalid = 0
     with TouchpointPublisher(kafka=kafka, topics=topics, options=options) as publisher:

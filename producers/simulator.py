@@ -24,6 +24,7 @@ from producers.scenarios import (
     served_faster,
 )
 from schemas import (
+    ALERTING_TIERS,
     EVENT_TYPES,
     TOUCHPOINT_ADAPTER,
     Account,
@@ -71,6 +72,14 @@ KAM_OWNERS = ("Lucia Ortega", "Marc Vidal", "Ana Romero", "Jon Etxeberria", "Ele
               "Pablo Iglesias Mora", "Sara Navarro", "David Casals")
 KAM_TEAMS = ("kam-iberia", "kam-dach", "kam-france", "kam-nordics")
 
+CHAIN_LINKS = 3
+"""Bad events that name one troubled order of an account (``order_chains``)."""
+ORDERED = frozenset(
+    name for name, model in EVENT_TYPES.items()
+    if "order_id" in model.model_fields["payload"].annotation.model_fields  # type: ignore[union-attr]
+)
+"""Event types whose payload can name an order."""
+
 INVALID_KINDS = (FailureType.NOT_JSON, FailureType.NOT_UTF8, FailureType.SCHEMA_VIOLATION,
                  FailureType.UNKNOWN_EVENT_TYPE, FailureType.UNSUPPORTED_SCHEMA_VERSION)
 
@@ -92,6 +101,10 @@ class SimulationConfig:
     """How departments serve each tier; ``None``: nobody looks at tiers."""
     behaviour: Mapping[str, AccountBehaviour] = field(default_factory=dict)
     """Accounts (by id) that behave unlike their tier."""
+    order_chains: float = 0.0
+    """Share of the bad events of strategic and key accounts that name the account's troubled
+    order (``order_id``), so one order goes wrong across departments: an incident chain. Each
+    troubled order is named by :data:`CHAIN_LINKS` bad events, then the next one starts."""
 
     def __post_init__(self) -> None:
         if self.accounts < 1:
@@ -103,7 +116,9 @@ class SimulationConfig:
         unknown = set(self.event_mix) - set(EVENT_TYPES)
         if unknown:
             raise SimulationConfigError(f"unknown event types in the mix: {sorted(unknown)}")
-        probabilities = [self.invalid_fraction, *map(self.bad_probability_of, ContactPoint)]
+        probabilities = [
+            self.invalid_fraction, self.order_chains, *map(self.bad_probability_of, ContactPoint)
+        ]
         if any(not 0 <= p <= 1 for p in probabilities):
             raise SimulationConfigError("probabilities must lie in [0, 1]")
         if sum(self.contact_point_mix.values()) <= 0:
@@ -207,6 +222,9 @@ def simulate_messages(config: SimulationConfig) -> Iterator[SimulatedMessage]:
     rng = random.Random(f"kam-sim:{config.seed}:events")
     plan = _Plan(config, simulated_accounts(config))
     clock = 0.0
+    troubled: dict[str, int] = {}
+    """Per account: bad events that named its troubled order so far."""
+    chains = random.Random(f"kam-sim:{config.seed}:chains")  # the other draws stay as they are
     while True:
         clock += rng.expovariate(1 / config.mean_gap_seconds)
         at = config.start + timedelta(milliseconds=round(clock * 1000))
@@ -235,6 +253,11 @@ def simulate_messages(config: SimulationConfig) -> Iterator[SimulatedMessage]:
             document["payload"] = served_faster(document["payload"], at, service.speed(cp, tier))
         if behaviour is not None:
             document["payload"] = behaviour.apply(document["payload"], rng)
+        if (config.order_chains and scenario.rule is not None and tier in ALERTING_TIERS
+                and scenario.event_type in ORDERED and chains.random() < config.order_chains):
+            named = troubled[account_id] = troubled.get(account_id, 0) + 1
+            order = f"SO-{account_id}-{(named - 1) // CHAIN_LINKS + 1}"
+            document["payload"] = {**document["payload"], "order_id": order}
         if invalid:
             kind: FailureType = rng.choice(INVALID_KINDS)
             yield SimulatedMessage(account_id, _corrupt(kind, document), None, invalid=kind)

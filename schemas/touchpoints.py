@@ -148,17 +148,23 @@ class DeliveryCompletedPayload(Payload):
     ordered_qty: Quantity
     delivered_qty: Quantity
     damaged_qty: Quantity = 0
+    order_id: Id | None = None
+    """The order this event belongs to (optional): links it into an incident chain."""
 
 
 class DeliveryFailedPayload(Payload):
     shipment_id: Id
     reason: Text = ""
+    order_id: Id | None = None
+    """The order this event belongs to (optional): links it into an incident chain."""
 
 
 class ReturnReceivedPayload(Payload):
     shipment_id: Id
     quantity: Quantity
     reason: Text = ""
+    order_id: Id | None = None
+    """The order this event belongs to (optional): links it into an incident chain."""
 
 
 class ShipmentDispatched(TouchpointBase):
@@ -190,27 +196,37 @@ class TicketOpenedPayload(Payload):
     ticket_id: Id
     priority: Priority
     channel: Text = "email"
+    order_id: Id | None = None
+    """The order this event belongs to (optional): links it into an incident chain."""
 
 
 class TicketRespondedPayload(Payload):
     ticket_id: Id
     priority: Priority
     opened_at: WireTime
+    order_id: Id | None = None
+    """The order this event belongs to (optional): links it into an incident chain."""
 
 
 class TicketReopenedPayload(Payload):
     ticket_id: Id
+    order_id: Id | None = None
+    """The order this event belongs to (optional): links it into an incident chain."""
 
 
 class TicketEscalatedPayload(Payload):
     ticket_id: Id
     level: WireInt = Field(default=1, ge=1, le=100)
     reason: Text = ""
+    order_id: Id | None = None
+    """The order this event belongs to (optional): links it into an incident chain."""
 
 
 class CsatPayload(Payload):
     score: WireInt = Field(ge=1, le=5)
     ticket_id: Id | None = None
+    order_id: Id | None = None
+    """The order this event belongs to (optional): links it into an incident chain."""
 
 
 class NpsPayload(Payload):
@@ -265,24 +281,32 @@ class InvoiceIssuedPayload(Payload):
     amount: Money
     currency: Currency = "EUR"
     due_at: WireTime
+    order_id: Id | None = None
+    """The order this event belongs to (optional): links it into an incident chain."""
 
 
 class InvoiceDisputedPayload(Payload):
     invoice_id: Id
     reason: Text = Field(min_length=1)
     amount_disputed: Money | None = None
+    order_id: Id | None = None
+    """The order this event belongs to (optional): links it into an incident chain."""
 
 
 class DisputeResolvedPayload(Payload):
     invoice_id: Id
     disputed_at: WireTime
     outcome: Literal["credited", "upheld", "withdrawn"]
+    order_id: Id | None = None
+    """The order this event belongs to (optional): links it into an incident chain."""
 
 
 class PaymentReceivedPayload(Payload):
     invoice_id: Id
     amount: Money
     days_late: WireInt = Field(ge=0, le=MAX_DAYS_LATE)
+    order_id: Id | None = None
+    """The order this event belongs to (optional): links it into an incident chain."""
 
 
 class CreditNotePayload(Payload):
@@ -290,11 +314,15 @@ class CreditNotePayload(Payload):
     amount: Money
     caused_by_error: StrictBool
     reason: Text = ""
+    order_id: Id | None = None
+    """The order this event belongs to (optional): links it into an incident chain."""
 
 
 class PaymentFailedPayload(Payload):
     invoice_id: Id
     reason: Text = ""
+    order_id: Id | None = None
+    """The order this event belongs to (optional): links it into an incident chain."""
 
 
 class InvoiceIssued(TouchpointBase):

@@ -31,12 +31,14 @@ from schemas import (
 from schemas.origins import Origin
 from streams.alerting import AlertBook, AlertRulesConfig, KpiSnapshot, bad_experience
 from streams.alerting.book import StreamClock
+from streams.alerting.chains import IncidentChains
 from streams.enrichment import AccountDirectory
 from streams.kpis import ContactPointState, KpiConfig, score_account, score_contact_point
 from streams.kpis.state import window_bounds
 from streams.state import (
     RECENT_EVENTS,
     alerts_key,
+    chain_key,
     compact_json,
     counted_offset,
     decode_counted,
@@ -46,6 +48,7 @@ from streams.state import (
     kpi_mark_key,
     offset_key,
     outbox_key,
+    parse_chain_key,
     parse_key,
     stream_key,
     watermark,
@@ -148,6 +151,7 @@ class TouchpointProcessor:
         self._kpis = kpis
         self._rules = alert_rules
         self._book = AlertBook(config=alert_rules)
+        self._chains = IncidentChains(config=alert_rules)
         self._kpi_interval = kpi_interval
         self._idle_advance = idle_advance
         """Seconds the stream time may lag the clock while a partition is quiet (0: never
@@ -235,6 +239,7 @@ class TouchpointProcessor:
             now=now, events=events, seen=moments, snapshots=snapshots, clock=self._alert_clock(now)
         )
         self._collect_alert_states(outcome)
+        self._evaluate_chains(outcome, now, fresh, moments)
         tops = {r.partition: max(marks[r.partition], r.offset) for r in records}
         self._record_kpi_marks(outcome, tops)
         for record in records:  # last: the watermark follows the states it covers
@@ -251,14 +256,16 @@ class TouchpointProcessor:
             now=now, snapshots=snapshots, clock=self._alert_clock(now)
         )
         self._collect_alert_states(outcome)
+        self._evaluate_chains(outcome, now)
         self._record_kpi_marks(outcome, {})
         self._sequence_alerts(outcome)
         return outcome
 
     # --- ownership after rebalances --------------------------------------------------------
     def load(self, partitions: Iterable[int]) -> int:
-        """Take over the alert states of ``partitions`` from the state table (returns how many),
-        and send again the KPI updates a crash may have kept from the broker."""
+        """Take over the alert states of ``partitions`` from the state table (returns how many
+        accounts have some) and their incident chains, and send again the KPI updates a crash
+        may have kept from the broker."""
         owned = set(partitions)
         delivered = {p: int(self._state.get(kpi_mark_key(p)) or -1) for p in owned}
         loaded = 0
@@ -270,6 +277,10 @@ class TouchpointProcessor:
                 self._book.restore(rest, orjson.loads(raw))
                 self._partition_of[rest] = partition
                 loaded += 1
+            elif kind == "chain":
+                account_id, order_id = parse_chain_key(rest)
+                self._chains.restore((partition, account_id, order_id), orjson.loads(raw))
+                self._partition_of.setdefault(account_id, partition)  # alerts are numbered by it
             elif kind == "kpi":
                 contact_point, account_id = rest.split(":", 1)
                 touched = _Touched(partition, account_id, ContactPoint(contact_point))
@@ -302,6 +313,7 @@ class TouchpointProcessor:
             self._expiries.pop(partition, None)
             self._recorded_marks.pop(partition, None)
         self._book.drain_changes()
+        self._chains.forget(gone)
 
     def outbox(self, partitions: Iterable[int]) -> list[AlertRecord]:
         """The last alerts of ``partitions`` that may not have reached the broker before a
@@ -448,6 +460,28 @@ class TouchpointProcessor:
             partition = self._partition_of[account_id]
             value = compact_json(bundle) if bundle else None
             outcome.state_writes[partition][alerts_key(partition, account_id)] = value
+
+    # --- incident chains (streams.alerting.chains) ------------------------------------------
+    def _evaluate_chains(
+        self,
+        outcome: BatchOutcome,
+        now: datetime,
+        fresh: Fresh | None = None,
+        seen: Sequence[float] = (),
+    ) -> None:
+        """Chain alerts of the fresh events and of the chains due now, and their state writes."""
+        if not self._chains.enabled:
+            return
+        at = now.timestamp()
+
+        def clock(partition: int) -> float:
+            moment = self.stream_now(partition, now)
+            return at if moment is None else moment.timestamp()
+
+        outcome.alerts += self._chains.evaluate(now=now, clock=clock, fresh=fresh, seen=seen)
+        for (partition, account_id, order_id), data in self._chains.drain_changes().items():
+            value = compact_json(data) if data is not None else None
+            outcome.state_writes[partition][chain_key(partition, account_id, order_id)] = value
 
     def _record_kpi_marks(self, outcome: BatchOutcome, tops: Mapping[int, int]) -> None:
         """After a KPI flush: record the marks of the flush before (its updates were sent, the

@@ -13,7 +13,7 @@ ids it counted, so an event a source system publishes twice is counted once.
 Per partition the table also holds the alert outbox (the last alerts sent, with the
 partition's alert sequence), the KPI mark (the offset through which every KPI update has
 reached the broker) and the stream time (the latest event time seen), see
-:mod:`streams.pipeline`.
+:mod:`streams.pipeline`, and one entry per open incident chain (an account's order).
 
 Every key starts with the source partition, so a worker can tell which entries it owns after
 a rebalance.
@@ -30,7 +30,7 @@ import orjson
 
 from schemas import ContactPoint
 
-Kind = Literal["kpi", "alerts", "offset", "outbox", "kpimark", "stream"]
+Kind = Literal["kpi", "alerts", "offset", "outbox", "kpimark", "stream", "chain"]
 
 
 def kpi_key(partition: int, account_id: str, contact_point: ContactPoint) -> str:
@@ -39,6 +39,18 @@ def kpi_key(partition: int, account_id: str, contact_point: ContactPoint) -> str
 
 def alerts_key(partition: int, account_id: str) -> str:
     return f"{partition}/alerts/{account_id}"
+
+
+def chain_key(partition: int, account_id: str, order_id: str) -> str:
+    """An order's incident chain (:mod:`streams.alerting.chains`); the account and order ids
+    are a JSON array, so ids holding ``/`` or ``:`` cannot collide."""
+    return f"{partition}/chain/" + orjson.dumps([account_id, order_id]).decode()
+
+
+def parse_chain_key(rest: str) -> tuple[str, str]:
+    """``(account id, order id)`` of a chain key's rest (after ``partition/chain/``)."""
+    account_id, order_id = orjson.loads(rest)
+    return str(account_id), str(order_id)
 
 
 def offset_key(partition: int) -> str:

@@ -1,8 +1,10 @@
 """The alert engine: bad-experience rules, KPI rules and the alert lifecycle. Pure, no I/O."""
 
 from streams.alerting.book import AlertBook
+from streams.alerting.chains import IncidentChains
 from streams.alerting.config import (
     AlertRulesConfig,
+    ChainRules,
     EventRules,
     LifecycleRules,
     TierRules,
@@ -20,7 +22,9 @@ __all__ = [
     "AlertStateError",
     "AlertingError",
     "BadExperience",
+    "ChainRules",
     "EventRules",
+    "IncidentChains",
     "KpiSnapshot",
     "LifecycleRules",
     "TierRules",

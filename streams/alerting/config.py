@@ -105,6 +105,21 @@ class LifecycleRules(_Frozen):
     max_event_ids: Annotated[int, Field(ge=1, le=200)] = 20
 
 
+class ChainRules(_Frozen):
+    """Cross-department incident chains: bad events of one order in several contact points."""
+
+    enabled: bool = True
+    window_hours: Positive = 168
+    """Bad events of one order at most this far apart (event time) form one chain; a chain
+    with no new bad event for this long (stream time) and not firing is forgotten."""
+    min_contact_points: Annotated[int, Field(ge=2, le=4)] = 2
+    """Distinct contact points a chain needs before it fires."""
+    quiet_period_hours: Positive = 72
+    """A firing chain resolves after this long (stream time) without a new bad event."""
+    max_links: Annotated[int, Field(ge=2, le=100)] = 20
+    """Bad events kept per chain (the earliest ones stay: they tell how it started)."""
+
+
 def _known_kpi(kpi: str) -> str:
     if kpi not in KPIS:
         raise ValueError(f"unknown KPI {kpi!r}")
@@ -209,6 +224,7 @@ class AlertRulesConfig(_Frozen):
     """The whole alert rules file. Only alerting tiers may have rules."""
 
     lifecycle: LifecycleRules = LifecycleRules()
+    chains: ChainRules = ChainRules()
     events: EventRules = EventRules()
     """Event rules of tiers without their own overrides, and for tagging any event."""
     tiers: dict[AccountTier, TierRules] = Field(default_factory=dict)

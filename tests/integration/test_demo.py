@@ -43,6 +43,7 @@ def test_demo_runs_the_pipeline_and_prints_the_summary(tmp_path: Path) -> None:
         " better)",
         "Treatment-gap rules (support ignores tiers in this simulation)",
         "Tier review (kam accounts review)",
+        "Incident chains: one order gone wrong in several departments (kam.incident_chains)",
     ):
         assert f"== {title}" in out
     # Every published touchpoint is in the first table: its event counts add up exactly.

@@ -60,6 +60,7 @@ def test_same_sql_and_writer_on_a_server(server: ClickHouseSettings) -> None:
             "kpi_windows",
             "event_time_comments",
             "fairness",
+            "incident_chains",
         ]
         assert apply_migrations(backend) == []
         writer = ClickHouseWriter(

@@ -220,3 +220,25 @@ def test_pacing_and_report_arithmetic() -> None:
 def test_simulate_refuses_unbounded_runs(bounds: dict[str, object], message: str) -> None:
     with pytest.raises(SimulationConfigError, match=message):
         simulate(kafka=KafkaSettings(), topics=TopicSettings(), **bounds)  # type: ignore[arg-type]
+
+
+def test_order_chains_name_one_troubled_order_per_three_bad_events() -> None:
+    plain = take(2_000, seed=5, bad_probability=0.2)
+    chained = take(2_000, seed=5, bad_probability=0.2, order_chains=1.0)
+    tiers = {a.account_id: a.tier for a in simulated_accounts(SimulationConfig(start=START))}
+    named: dict[str, list[str]] = {}
+    for before, after in zip(plain, chained, strict=True):
+        if after.event is None or before.event is None:
+            assert before.value == after.value
+            continue
+        was = getattr(before.event.payload, "order_id", None)
+        order = getattr(after.event.payload, "order_id", None)
+        names_it = order is not None and order != was
+        alerting = tiers[after.key] in {AccountTier.STRATEGIC, AccountTier.KEY}
+        can_name = "order_id" in type(after.event.payload).model_fields
+        assert names_it == (after.rule is not None and alerting and can_name)
+        if names_it:
+            named.setdefault(after.key, []).append(str(order))
+    assert named, "the run names troubled orders"
+    for account, orders in named.items():
+        assert orders == [f"SO-{account}-{i // 3 + 1}" for i in range(len(orders))]

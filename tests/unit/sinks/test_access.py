@@ -30,6 +30,7 @@ def test_migrate_then_query_directly(tmp_path: Path) -> None:
         "0006_kpi_windows",
         "0007_event_time_comments",
         "0008_fairness",
+        "0009_incident_chains",
     ]
     assert migrate(clickhouse) == []
     assert run_sql(clickhouse, "SELECT count() FROM touchpoints", fmt="TSV") == "0\n"

@@ -11,6 +11,7 @@ from schemas import AccountTier, Priority, Severity
 from streams.alerting import (
     AlertRulesConfig,
     AlertRulesError,
+    ChainRules,
     EventRules,
     LifecycleRules,
     load_alert_rules,
@@ -31,6 +32,14 @@ def test_shipped_file_restates_the_code_defaults_for_events_and_lifecycle() -> N
     config = load_alert_rules(RULES_FILE)
     assert config.events == EventRules()
     assert config.lifecycle == LifecycleRules()
+    assert config.chains == ChainRules()
+
+
+def test_chain_settings_are_checked() -> None:
+    assert problems("[chains]\nmin_contact_points = 1\nwindow_hours = 0\n") == [
+        "chains.window_hours: Input should be greater than 0",
+        "chains.min_contact_points: Input should be greater than or equal to 2",
+    ]
 
 
 def test_shipped_file_thresholds_per_tier() -> None:

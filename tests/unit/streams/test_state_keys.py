@@ -9,7 +9,16 @@ import orjson
 import pytest
 
 from schemas import ContactPoint
-from streams.state import alerts_key, compact_json, kpi_key, offset_key, parse_key, watermark
+from streams.state import (
+    alerts_key,
+    chain_key,
+    compact_json,
+    kpi_key,
+    offset_key,
+    parse_chain_key,
+    parse_key,
+    watermark,
+)
 
 
 def test_kpi_key_layout_and_round_trip() -> None:
@@ -63,3 +72,12 @@ def test_compact_json_holds_only_its_own_length() -> None:
     compact = _traced_bytes(lambda i: compact_json({"account_id": f"acct-{i}"}))
     plain = _traced_bytes(lambda i: orjson.dumps({"account_id": f"acct-{i}"}))
     assert compact < 200_000 < plain  # 1,000 values: ~100 bytes each, not a 4 KiB buffer each
+
+
+def test_chain_keys_round_trip_whatever_the_ids_hold() -> None:
+    pairs = [("acme", "O-17"), ("a/b", "c"), ("a", "b/c"), ('x"y', "o:1")]
+    keys = [chain_key(4, account, order) for account, order in pairs]
+    assert len(set(keys)) == len(pairs)
+    for key, pair in zip(keys, pairs, strict=True):
+        partition, kind, rest = parse_key(key)
+        assert (partition, kind, parse_chain_key(rest)) == (4, "chain", pair)
