@@ -20,6 +20,7 @@ from schemas.wire import (
     Id,
     Money,
     Quantity,
+    Reference,
     SchemaVersion,
     StrictBool,
     Text,
@@ -137,7 +138,7 @@ class ExecutiveMeetingHeld(TouchpointBase):
 # --- logistics -----------------------------------------------------------------------------
 class ShipmentDispatchedPayload(Payload):
     shipment_id: Id
-    order_id: Id | None = None
+    order_id: Reference = None
     promised_at: WireTime
 
 
@@ -148,14 +149,14 @@ class DeliveryCompletedPayload(Payload):
     ordered_qty: Quantity
     delivered_qty: Quantity
     damaged_qty: Quantity = 0
-    order_id: Id | None = None
+    order_id: Reference = None
     """The order this event belongs to (optional): links it into an incident chain."""
 
 
 class DeliveryFailedPayload(Payload):
     shipment_id: Id
     reason: Text = ""
-    order_id: Id | None = None
+    order_id: Reference = None
     """The order this event belongs to (optional): links it into an incident chain."""
 
 
@@ -163,7 +164,7 @@ class ReturnReceivedPayload(Payload):
     shipment_id: Id
     quantity: Quantity
     reason: Text = ""
-    order_id: Id | None = None
+    order_id: Reference = None
     """The order this event belongs to (optional): links it into an incident chain."""
 
 
@@ -196,7 +197,7 @@ class TicketOpenedPayload(Payload):
     ticket_id: Id
     priority: Priority
     channel: Text = "email"
-    order_id: Id | None = None
+    order_id: Reference = None
     """The order this event belongs to (optional): links it into an incident chain."""
 
 
@@ -204,13 +205,13 @@ class TicketRespondedPayload(Payload):
     ticket_id: Id
     priority: Priority
     opened_at: WireTime
-    order_id: Id | None = None
+    order_id: Reference = None
     """The order this event belongs to (optional): links it into an incident chain."""
 
 
 class TicketReopenedPayload(Payload):
     ticket_id: Id
-    order_id: Id | None = None
+    order_id: Reference = None
     """The order this event belongs to (optional): links it into an incident chain."""
 
 
@@ -218,14 +219,14 @@ class TicketEscalatedPayload(Payload):
     ticket_id: Id
     level: WireInt = Field(default=1, ge=1, le=100)
     reason: Text = ""
-    order_id: Id | None = None
+    order_id: Reference = None
     """The order this event belongs to (optional): links it into an incident chain."""
 
 
 class CsatPayload(Payload):
     score: WireInt = Field(ge=1, le=5)
     ticket_id: Id | None = None
-    order_id: Id | None = None
+    order_id: Reference = None
     """The order this event belongs to (optional): links it into an incident chain."""
 
 
@@ -281,7 +282,7 @@ class InvoiceIssuedPayload(Payload):
     amount: Money
     currency: Currency = "EUR"
     due_at: WireTime
-    order_id: Id | None = None
+    order_id: Reference = None
     """The order this event belongs to (optional): links it into an incident chain."""
 
 
@@ -289,7 +290,7 @@ class InvoiceDisputedPayload(Payload):
     invoice_id: Id
     reason: Text = Field(min_length=1)
     amount_disputed: Money | None = None
-    order_id: Id | None = None
+    order_id: Reference = None
     """The order this event belongs to (optional): links it into an incident chain."""
 
 
@@ -297,7 +298,7 @@ class DisputeResolvedPayload(Payload):
     invoice_id: Id
     disputed_at: WireTime
     outcome: Literal["credited", "upheld", "withdrawn"]
-    order_id: Id | None = None
+    order_id: Reference = None
     """The order this event belongs to (optional): links it into an incident chain."""
 
 
@@ -305,7 +306,7 @@ class PaymentReceivedPayload(Payload):
     invoice_id: Id
     amount: Money
     days_late: WireInt = Field(ge=0, le=MAX_DAYS_LATE)
-    order_id: Id | None = None
+    order_id: Reference = None
     """The order this event belongs to (optional): links it into an incident chain."""
 
 
@@ -314,14 +315,14 @@ class CreditNotePayload(Payload):
     amount: Money
     caused_by_error: StrictBool
     reason: Text = ""
-    order_id: Id | None = None
+    order_id: Reference = None
     """The order this event belongs to (optional): links it into an incident chain."""
 
 
 class PaymentFailedPayload(Payload):
     invoice_id: Id
     reason: Text = ""
-    order_id: Id | None = None
+    order_id: Reference = None
     """The order this event belongs to (optional): links it into an incident chain."""
 
 

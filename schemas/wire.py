@@ -97,6 +97,15 @@ StrictBool = Annotated[bool, Strict()]
 
 
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]
+
+
+def _absent(value: object) -> bool:
+    return value is None
+
+
+Reference = Annotated[Id | None, Field(exclude_if=_absent)]
+"""An optional business reference (e.g. ``order_id``): left out of the JSON when absent, so an
+event without one serializes byte for byte as before the field existed."""
 Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 """Free text (reasons, channels); may be empty."""
 Money = Annotated[WireFloat, Field(ge=0, le=MAX_MONEY)]

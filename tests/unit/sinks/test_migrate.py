@@ -91,6 +91,7 @@ def test_packaged_schema_is_idempotent(chdb_store: ChdbBackend) -> None:
         ["accounts", "ReplacingMergeTree"],
         ["alerts", "MergeTree"],
         ["failed_events", "MergeTree"],
+        ["incident_chains", "View"],
         ["kam_settings", "ReplacingMergeTree"],
         ["kpi_catalogue", "ReplacingMergeTree"],
         ["kpi_snapshots", "MergeTree"],

@@ -216,7 +216,7 @@ def test_single_server_ddl_runs_on_chdb_exactly_as_before(tmp_path: Path) -> Non
             ).rows
 
         rendered, plain = schema("kam_rendered"), schema("kam_plain")
-        assert len(rendered) == 22
+        assert len(rendered) == 23
         assert rendered == plain
     finally:
         backend.close()
