@@ -68,17 +68,21 @@ async def _metrics(request: web.Request, handler: Handler) -> web.StreamResponse
     started = time.perf_counter()
     route = request.match_info.route
     name = (route.name or "other") if route.resource is not None else "other"
-    status = 500  # what aiohttp answers for an exception no middleware turned into a page
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    finally:
+
+    def count(status: int) -> None:
         metrics.REQUESTS.labels(name, str(status)).inc()
         metrics.REQUEST_SECONDS.labels(name).observe(time.perf_counter() - started)
+
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:  # a redirect: the error pages are answers already
+        count(exc.status)
+        raise
+    except Exception:
+        count(500)  # what aiohttp answers for an exception no middleware turned into a page
+        raise
+    count(response.status)  # a cancelled request (the server stopping) is not counted
+    return response
 
 
 @web.middleware

@@ -4,6 +4,7 @@ counted by error type: test_store_paths.py, which needs a chdb directory of its 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import urllib.error
@@ -11,11 +12,13 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
+from aiohttp import test_utils, web
 from prometheus_client import REGISTRY
 
 from kam.localkafka import free_port
 from kam.settings import MetricsSettings
 from sinks.board import metrics
+from sinks.board.app import _metrics
 from sinks.board.auth import Credentials, token_digest
 from sinks.board.server import run_board
 from tests.unit.board.conftest import BoardFactory, board_context_on, get
@@ -112,3 +115,20 @@ def test_run_board_serves_the_metrics_on_the_metrics_port(seeded_chdb: Path) -> 
         stop.set()
         thread.join(timeout=15)
     assert not thread.is_alive()
+
+
+def test_an_exception_no_page_catches_counts_as_a_500() -> None:
+    async def broken(request: web.Request) -> web.Response:
+        raise RuntimeError("a bug")
+
+    async def scenario() -> int:
+        app = web.Application(middlewares=[_metrics])
+        app.router.add_get("/", broken, name="portfolio")
+        server = test_utils.TestServer(app, host="127.0.0.1")
+        async with test_utils.TestClient(server) as client:
+            answer = await client.get("/")
+            return answer.status
+
+    before = sample("kam_board_requests_total", route="portfolio", status="500")
+    assert asyncio.run(scenario()) == 500
+    assert sample("kam_board_requests_total", route="portfolio", status="500") - before == 1
