@@ -218,7 +218,7 @@ def _board(args: argparse.Namespace) -> int:
         alert_rules_path=AlertingSettings().rules_path,
         tiering_path=TieringSettings().config_path,
     )
-    run_board(board, stop=_stop_on_signal())
+    run_board(board, metrics=MetricsSettings(), stop=_stop_on_signal())
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from importlib import resources
@@ -16,7 +17,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from sinks.board import pages
+from sinks.board import metrics, pages
 from sinks.board.account_view import kpi_text
 from sinks.board.auth import TOKEN_COOKIE, Credentials, check
 from sinks.board.exceptions import PageError
@@ -59,6 +60,29 @@ def _render(
 ) -> web.Response:
     html = request.app[TEMPLATES_KEY].get_template(template).render(**context)
     return web.Response(text=html, status=http_status, content_type="text/html", charset="utf-8")
+
+
+@web.middleware
+async def _metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Outermost: counts every answer with its final status, error pages and refusals too."""
+    started = time.perf_counter()
+    route = request.match_info.route
+    name = (route.name or "other") if route.resource is not None else "other"
+
+    def count(status: int) -> None:
+        metrics.REQUESTS.labels(name, str(status)).inc()
+        metrics.REQUEST_SECONDS.labels(name).observe(time.perf_counter() - started)
+
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:  # a redirect: the error pages are answers already
+        count(exc.status)
+        raise
+    except Exception:
+        count(500)  # what aiohttp answers for an exception no middleware turned into a page
+        raise
+    count(response.status)  # a cancelled request (the server stopping) is not counted
+    return response
 
 
 @web.middleware
@@ -157,13 +181,14 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def build_app(board: pages.BoardContext, credentials: Credentials) -> web.Application:
-    app = web.Application(middlewares=[_headers, _errors, _login], client_max_size=64 * 1024)
+    middlewares = [_metrics, _headers, _errors, _login]
+    app = web.Application(middlewares=middlewares, client_max_size=64 * 1024)
     app[BOARD_KEY] = board
     app[CREDENTIALS_KEY] = credentials
     app[TEMPLATES_KEY] = templates()
-    app.router.add_get("/", portfolio)
-    app.router.add_get("/accounts/{account_id}", account)
-    app.router.add_get("/sql/{name}", sql)
-    app.router.add_get("/static/board.css", stylesheet)
-    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/", portfolio, name="portfolio")
+    app.router.add_get("/accounts/{account_id}", account, name="account")
+    app.router.add_get("/sql/{name}", sql, name="sql")
+    app.router.add_get("/static/board.css", stylesheet, name="static")
+    app.router.add_get("/healthz", healthz, name="healthz")
     return app

@@ -12,8 +12,15 @@ from pathlib import Path
 from types import TracebackType
 
 from aiohttp import web
+from prometheus_client import start_http_server
 
-from kam.settings import BoardSettings, ClickHouseSettings, KafkaSettings, TopicSettings
+from kam.settings import (
+    BoardSettings,
+    ClickHouseSettings,
+    KafkaSettings,
+    MetricsSettings,
+    TopicSettings,
+)
 from producers.tiering import load_tiering_config
 from sinks.board.app import build_app
 from sinks.board.auth import Credentials, load_credentials
@@ -132,8 +139,17 @@ class BoardServer:
         self.stop()
 
 
-def run_board(board: BoardContext, *, stop: threading.Event) -> None:
-    """Serve until ``stop`` is set (``kam board``)."""
-    with BoardServer(board) as server:
-        print(f"KAM Pulse board on {server.url} (Ctrl-C to stop)", flush=True)
-        stop.wait()
+def run_board(board: BoardContext, *, metrics: MetricsSettings, stop: threading.Event) -> None:
+    """Serve until ``stop`` is set (``kam board``); Prometheus metrics on ``metrics.port``."""
+    server = BoardServer(board)  # credentials checked before anything listens
+    exporter = start_http_server(metrics.port, addr=metrics.host) if metrics.port else None
+    try:
+        with server:
+            print(f"KAM Pulse board on {server.url} (Ctrl-C to stop)", flush=True)
+            stop.wait()
+    finally:
+        if exporter is not None:
+            httpd, thread = exporter
+            httpd.shutdown()
+            httpd.server_close()
+            thread.join(timeout=10)

@@ -12,6 +12,7 @@ import threading
 from kam.settings import ClickHouseSettings
 from sinks.access import run_sql
 from sinks.backend import QueryResult, parse_json_compact
+from sinks.board import metrics
 from sinks.board.exceptions import StoreUnavailableError
 from sinks.exceptions import SinkError
 
@@ -35,5 +36,6 @@ class BoardStore:
             with self._lock:
                 text = run_sql(self._clickhouse, sql, fmt="JSONCompact", wait=self._wait)
         except SinkError as exc:
+            metrics.STORE_ERRORS.labels(type(exc).__name__).inc()
             raise StoreUnavailableError(str(exc).strip().splitlines()[0]) from exc
         return parse_json_compact(text.encode())

@@ -219,8 +219,9 @@ def test_the_analysts_doc_sql_examples(pipeline: Pipeline) -> None:
 
 def test_board_serves_until_sigterm(pipeline: Pipeline) -> None:
     assert kam(pipeline, "db", "migrate").returncode == 0
-    port = free_port()
-    env = {**os.environ, **pipeline.env, "KAM_BOARD_PORT": str(port)}
+    port, metrics_port = free_port(), free_port()
+    env = {**os.environ, **pipeline.env, "KAM_BOARD_PORT": str(port),
+           "KAM_METRICS_PORT": str(metrics_port)}  # fmt: skip
     board = subprocess.Popen(
         [*kam_command(), "board"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
@@ -236,6 +237,11 @@ def test_board_serves_until_sigterm(pipeline: Pipeline) -> None:
                 time.sleep(0.2)
         assert page is not None, board.communicate(timeout=10)
         assert "0 of 0 accounts shown" in page
+        metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+        with urllib.request.urlopen(metrics_url, timeout=5) as answer:
+            exposed = answer.read().decode().splitlines()
+        assert 'kam_board_requests_total{route="portfolio",status="200"} 1.0' in exposed
+        assert 'kam_board_request_seconds_count{route="portfolio"} 1.0' in exposed
     finally:
         board.send_signal(signal.SIGTERM)
         out, err = board.communicate(timeout=30)

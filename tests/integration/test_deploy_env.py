@@ -15,6 +15,7 @@ from collections.abc import Callable
 import pytest
 from prometheus_client.metrics import MetricWrapperBase as Metric
 
+from kam.localkafka import free_port
 from kam.processes import ServiceProcess
 from sinks import metrics as sink_metrics
 from streams import metrics as worker_metrics
@@ -54,14 +55,19 @@ def test_module_metrics_are_what_the_catalogue_reads() -> None:
 
 @pytest.mark.parametrize(
     ("command", "prefix"),
-    [(["worker"], "kam_worker_"), (["sink"], "kam_sink_"), (["notify"], "kam_notify_")],
+    [
+        (["worker"], "kam_worker_"),
+        (["sink"], "kam_sink_"),
+        (["notify"], "kam_notify_"),
+        (["board"], "kam_board_"),
+    ],
 )
 def test_process_serves_its_metrics_with_the_compose_env(
     pipeline: Pipeline, unique_name: Callable[[str], str], command: list[str], prefix: str
 ) -> None:
-    env = read_env_file(DEPLOY / "env" / "kam.env") | read_env_file(
-        DEPLOY / "secrets" / "notify.env.example"
-    )
+    env = read_env_file(DEPLOY / "env" / "kam.env")
+    for secrets in ("notify.env.example", "board.env.example"):
+        env |= read_env_file(DEPLOY / "secrets" / secrets)
     env |= {
         **pipeline.env,
         "KAM_METRICS_HOST": "127.0.0.1",
@@ -69,6 +75,7 @@ def test_process_serves_its_metrics_with_the_compose_env(
         "KAM_SINK_GROUP_ID": unique_name("sink"),
         "KAM_NOTIFY_GROUP_ID": unique_name("notify"),
         "KAM_NOTIFY_ALERTMANAGER_URL": "http://127.0.0.1:9",
+        "KAM_BOARD_PORT": str(free_port()),
     }
     process = pipeline.service(command, name=command[0], env=env)
     text = wait_for(

@@ -13,6 +13,7 @@ import pytest
 
 from kam.settings import BoardSettings, ClickHouseSettings, KafkaSettings, TopicSettings
 from sinks.board.auth import Credentials
+from sinks.board.pages import BoardContext
 from sinks.board.server import BoardServer, board_context
 from tests.unit.board.seed import NOW, seeded_endpoint
 
@@ -42,6 +43,28 @@ def seeded_chdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield path
 
 
+def board_context_on(
+    chdb: Path,
+    *,
+    settings: BoardSettings | None = None,
+    kafka: KafkaSettings | None = None,
+    topics: TopicSettings | None = None,
+    store_wait: float = 5.0,
+) -> BoardContext:
+    """The board's context on the chdb directory ``chdb``, the repository's config, at NOW."""
+    return board_context(
+        settings=settings or BoardSettings(port=0),
+        clickhouse=ClickHouseSettings(chdb_path=chdb),
+        kafka=kafka,
+        topics=topics or TopicSettings(),
+        kpi_config_path=None,
+        alert_rules_path=ROOT / "config" / "alert_rules.toml",
+        tiering_path=ROOT / "config" / "tiering.toml",
+        clock=lambda: NOW,
+        store_wait=store_wait,
+    )
+
+
 BoardFactory = Callable[..., BoardServer]
 
 
@@ -60,15 +83,11 @@ def board(request: pytest.FixtureRequest) -> Iterator[BoardFactory]:
         chdb: Path | None = None,
         store_wait: float = 5.0,
     ) -> BoardServer:
-        context = board_context(
-            settings=settings or BoardSettings(port=0),
-            clickhouse=ClickHouseSettings(chdb_path=chdb or request.getfixturevalue("seeded_chdb")),
+        context = board_context_on(
+            chdb or request.getfixturevalue("seeded_chdb"),
+            settings=settings,
             kafka=kafka,
-            topics=topics or TopicSettings(),
-            kpi_config_path=None,
-            alert_rules_path=ROOT / "config" / "alert_rules.toml",
-            tiering_path=ROOT / "config" / "tiering.toml",
-            clock=lambda: NOW,
+            topics=topics,
             store_wait=store_wait,
         )
         server = BoardServer(context, credentials=credentials).start()

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
+from kam.settings import BoardSettings
+from sinks.board.auth import load_credentials
 from tests.unit.deploy.settings_env import (
     DEPLOY,
     check_kam_command,
@@ -19,8 +21,10 @@ from tests.unit.deploy.settings_env import (
 
 COMPOSE_FILE = DEPLOY / "compose.yaml"
 KAM_IMAGE = "kam-pulse:local"
-KAM_SERVICES = ("topics", "migrate", "worker", "sink", "notifier", "fairness", "ingest")
-LONG_RUNNING = ("worker", "sink", "notifier", "fairness", "ingest")
+KAM_SERVICES = (
+    "topics", "migrate", "worker", "sink", "notifier", "fairness", "ingest", "board",
+)  # fmt: skip
+LONG_RUNNING = ("worker", "sink", "notifier", "fairness", "ingest", "board")
 
 
 def compose() -> dict[str, Any]:
@@ -47,7 +51,7 @@ def service_env(name: str) -> dict[str, str]:
 def test_the_expected_services_exist() -> None:
     assert set(compose()["services"]) == {
         "kafka", "clickhouse", "topics", "migrate", "worker", "sink", "notifier", "fairness",
-        "ingest",
+        "ingest", "board",
         "prometheus", "alertmanager", "grafana",
     }  # fmt: skip
 
@@ -79,7 +83,7 @@ def test_kam_env_values_validate(name: str, monkeypatch: pytest.MonkeyPatch) -> 
 def test_every_kam_process_talks_to_the_compose_broker_and_the_sink_to_the_server() -> None:
     for name in KAM_SERVICES:
         assert service_env(name)["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
-    for name in ("sink", "migrate"):
+    for name in ("sink", "migrate", "board"):
         env = service_env(name)
         assert (env["CLICKHOUSE_HOST"], env["CLICKHOUSE_PORT"]) == ("clickhouse", "8123")
         assert env["CLICKHOUSE_USERNAME"] == service("clickhouse")["environment"]["CLICKHOUSE_USER"]
@@ -162,3 +166,17 @@ def test_grafana_provisions_the_clickhouse_datasource_of_the_dashboard() -> None
     dashboards = yaml.safe_load((provisioning / "dashboards" / "kam.yaml").read_text())
     mount = next(v for v in service("grafana")["volumes"] if v.startswith("./grafana:"))
     assert mount.split(":")[1] == dashboards["providers"][0]["options"]["path"]
+
+
+def test_the_board_listens_in_the_container_behind_its_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env = service_env("board")
+    port = env["KAM_BOARD_PORT"]
+    assert env["KAM_BOARD_HOST"] == "0.0.0.0"
+    assert service("board")["ports"] == [f"127.0.0.1:{port}:{port}"]  # the host's loopback only
+    assert "secrets/board.env" in service("board")["env_file"]
+    check_settings_values(monkeypatch, env)  # the environment is now the container's alone
+    # bound beyond loopback the board refuses to start without credentials: these are usable
+    assert load_credentials(BoardSettings()).token_sha256 is not None
+    assert set(service("board")["depends_on"]) == {"kafka", "topics", "migrate"}

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
+from kam.settings import BoardSettings
+from sinks.board.auth import load_credentials
 from tests.unit.deploy.settings_env import (
     DEPLOY,
     check_kam_command,
@@ -21,9 +23,13 @@ from tests.unit.deploy.settings_env import (
 K8S = DEPLOY / "k8s"
 NAMESPACE = "kam-pulse"
 WORKER_RSS_TARGET_BYTES = 300_000_000
-DEPLOYMENTS = {"kam-worker": 2, "kam-sink": 1, "kam-notify": 1, "kam-ingest": 2}
-HTTP_SERVICES = {"kam-ingest": 8088}
-"""Deployments that also serve HTTP: probed on their own /healthz and /readyz."""
+DEPLOYMENTS = {"kam-worker": 2, "kam-sink": 1, "kam-notify": 1, "kam-ingest": 2, "kam-board": 1}
+HTTP_SERVICES = {
+    "kam-ingest": ("KAM_INGEST_", 8088, "/readyz"),
+    "kam-board": ("KAM_BOARD_", 8480, "/healthz"),  # not ready without ClickHouse: no, 503 pages
+}
+"""Deployments that also serve HTTP (settings prefix, port, readiness path): probed on their
+own /healthz (startup, liveness) and readiness path."""
 _UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
 
 
@@ -170,13 +176,13 @@ def test_probes_use_the_metrics_endpoint_and_a_service_exposes_it(name: str) -> 
     probes = dict.fromkeys(("startupProbe", "livenessProbe", "readinessProbe"), "/metrics")
     expected_ports = [{"name": "metrics", "port": port, "targetPort": "metrics"}]
     if name in HTTP_SERVICES:
-        http = HTTP_SERVICES[name]
-        assert int(env["KAM_INGEST_PORT"]) == http and env["KAM_INGEST_HOST"] == "0.0.0.0"
+        prefix, http, ready = HTTP_SERVICES[name]
+        assert int(env[prefix + "PORT"]) == http and env[prefix + "HOST"] == "0.0.0.0"
         assert container["ports"] == [
             {"name": "http", "containerPort": http, "protocol": "TCP"}, metrics,
         ]  # fmt: skip
         probes = {"startupProbe": "/healthz", "livenessProbe": "/healthz"}
-        probes["readinessProbe"] = "/readyz"
+        probes["readinessProbe"] = ready
         expected_ports.insert(0, {"name": "http", "port": http, "targetPort": "http"})
     else:
         assert container["ports"] == [metrics]
@@ -194,7 +200,7 @@ def test_probes_use_the_metrics_endpoint_and_a_service_exposes_it(name: str) -> 
 
 def test_service_names_are_the_prometheus_jobs_of_the_rules() -> None:
     rules = (DEPLOY / "prometheus" / "rules" / "kam-alerts.yml").read_text()
-    assert 'up{job=~"kam-worker|kam-sink|kam-notify|kam-ingest"}' in rules
+    assert 'up{job=~"kam-worker|kam-sink|kam-notify|kam-ingest|kam-board"}' in rules
     assert set(by_kind("Service")) == set(DEPLOYMENTS)
     (monitor,) = by_kind("ServiceMonitor", "monitoring.yaml").values()
     assert monitor["spec"]["jobLabel"] == "app.kubernetes.io/name"
@@ -231,3 +237,13 @@ def test_worker_memory_matches_the_rss_target_and_its_alert() -> None:
 def test_quantities() -> None:
     assert quantity_bytes("300M") == 300_000_000
     assert quantity_bytes("256Mi") == 268_435_456
+
+
+def test_the_board_logs_in_with_the_token_of_its_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    container = only_container(pod_specs()["kam-board"])
+    assert {"secretRef": {"name": "kam-board"}} in container["envFrom"]
+    secret = by_kind("Secret", "secret.example.yaml")["kam-board"]["stringData"]
+    assert set(secret) == {"KAM_BOARD_TOKEN"}
+    check_settings_values(monkeypatch, container_env(container))
+    # bound beyond loopback the board refuses to start without credentials: the Secret's are
+    assert load_credentials(BoardSettings()).token_sha256 is not None

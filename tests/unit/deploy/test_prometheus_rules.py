@@ -16,6 +16,7 @@ from prometheus_client.metrics import MetricWrapperBase
 
 from producers.ingest import metrics as ingest_metrics
 from sinks import metrics as sink_metrics
+from sinks.board import metrics as board_metrics
 from sinks.fairness import metrics as fairness_metrics
 from sinks.notify.metrics import NotifierMetrics
 from streams import metrics as worker_metrics
@@ -36,13 +37,14 @@ _AGGREGATE = re.compile(r"by \(([^)]*)\) \((?:(?:rate|increase)\()?((?:kam|proce
 
 
 def kam_metrics() -> list[MetricWrapperBase]:
-    """Every metric object of the worker, the sink, the fairness check, the notifier and the
-    ingest service."""
+    """Every metric object of the worker, the sink, the fairness check, the notifier, the
+    ingest service and the board."""
     modules = [
         vars(worker_metrics).values(),
         vars(sink_metrics).values(),
         vars(fairness_metrics).values(),
         vars(ingest_metrics).values(),
+        vars(board_metrics).values(),
     ]
     found = [m for values in modules for m in values if isinstance(m, MetricWrapperBase)]
     notifier = NotifierMetrics.create(CollectorRegistry())
@@ -124,7 +126,7 @@ def test_alert_labels_and_annotations() -> None:
         labels = alert["labels"]
         assert labels["severity"] in ("critical", "warning"), alert["alert"]
         assert labels["team"] == "kam-platform"
-        assert labels["component"] in ("process", "worker", "sink", "notifier", "ingest")
+        assert labels["component"] in ("process", "worker", "sink", "notifier", "ingest", "board")
         assert alert["annotations"].keys() == {"summary", "description", "runbook_url"}
         assert alert["annotations"]["runbook_url"].endswith("/" + alert["alert"])
 
