@@ -218,6 +218,7 @@ class TouchpointProcessor:
                     )
                     outcome.dead_letters.append(processing_error(record, error, now=now))
         self._sequence_alerts(outcome)
+        _decisions_first(outcome)
         return outcome
 
     def _process(self, records: Sequence[SourceRecord], *, now: datetime) -> BatchOutcome:
@@ -280,6 +281,7 @@ class TouchpointProcessor:
         self._write_judged_lines(outcome)
         self._record_kpi_marks(outcome, {})
         self._sequence_alerts(outcome)
+        _decisions_first(outcome)
         return outcome
 
     # --- ownership after rebalances --------------------------------------------------------
@@ -414,8 +416,7 @@ class TouchpointProcessor:
                         outcome.too_late += 1
                     elif applied == "applied":
                         changed.add(key)
-                        if item.account.tier in ALERTING_TIERS or self._book.tracks(key.account_id):
-                            self._unjudged[partition].add(key)
+                        self._note_unjudged(key, item, offset)
                 seen.append(float(max(clock if mark is None else mark, floor)))
                 if not duplicate:
                     recent = [*recent[1 - RECENT_EVENTS :], fingerprint]
@@ -483,6 +484,16 @@ class TouchpointProcessor:
                 )
                 for window, values in self._windows(state, key.contact_point, as_of).items()
             ]
+
+    def _note_unjudged(self, key: _Touched, item: EnrichedTouchpoint, offset: int) -> None:
+        """Remember a changed key of an alerting account for the partition's next judgment,
+        unless a judgment already covers its event (read again after a crash)."""
+        if not self._judge_step:
+            return
+        if item.account.tier in ALERTING_TIERS or self._book.tracks(key.account_id):
+            line = self._judged_line(key.partition)
+            if line is None or offset > line[1]:
+                self._unjudged[key.partition].add(key)
 
     def _judged_line(self, partition: int) -> tuple[int, int] | None:
         """(step index, last offset covered) of the partition's last KPI judgment."""
@@ -837,6 +848,25 @@ class TouchpointProcessor:
             window_bounds=self._bounds(as_of),
             counted_offset=max(part.counted for part in parts),
         )
+
+
+_DECISIONS: Final = frozenset({"judged", "alerts", "outbox"})
+
+
+def _decisions_first(outcome: BatchOutcome) -> None:
+    """Order each partition's state writes so the alert decisions (alert states, the outbox of
+    the alerts about to be sent, the judged steps) go before the KPI states and the offset
+    watermark. A crash that lets only the first part of a batch's writes reach the changelog
+    then finds its decisions (the outbox is sent again by the next owner) with the KPI states
+    from before the batch, reads the batch again and, skipping the steps already judged, makes
+    the same decisions; KPI states or the watermark stored before them would make the batch's
+    events look counted, and its judgments and alerts be lost."""
+    for partition, writes in outcome.state_writes.items():
+        first = {k: v for k, v in writes.items() if parse_key(k)[1] in _DECISIONS}
+        if first:
+            outcome.state_writes[partition] = first | {
+                k: v for k, v in writes.items() if k not in first
+            }
 
 
 def _alert_origin(partition: int, seq: int) -> Origin:

@@ -40,6 +40,7 @@ from streams.state import (
     kpi_mark_key,
     offset_key,
     outbox_key,
+    parse_key,
     stream_key,
     watermark,
 )
@@ -1013,3 +1014,13 @@ def test_kpi_rules_judged_at_steps_of_stream_time_follow_the_data_alone() -> Non
         # Transitions are paced per batch, states are not: compare what fired and the states.
         assert {(k, t) for k, t, _ in story[0]} >= {(k, t) for k, t, _ in told}, batch
         assert story[1] == final, (batch, hours_later, restart_at)
+
+
+def test_a_batch_stores_its_alert_decisions_before_its_kpi_states_and_watermark() -> None:
+    """A crash may let only the first records of a batch's state reach the changelog: the
+    decisions go first, so a batch read again finds them and never loses alerts."""
+    outcome = late_delivery_batch({})
+    (kinds,) = [[parse_key(key)[1] for key in writes] for writes in outcome.state_writes.values()]
+    decisions = [kind for kind in kinds if kind in ("alerts", "outbox", "judged")]
+    assert kinds[: len(decisions)] == decisions and {"alerts", "outbox"} <= set(decisions)
+    assert kinds[-1] == "offset" and "kpi" in kinds[len(decisions) :]
