@@ -177,6 +177,12 @@ class WorkerSettings(BaseSettings):
     """A KPI flush computes at most this many account x contact point keys per batch or timer
     slice (about 0.5 ms each), so a flush of thousands of keys is spread over the batches
     instead of stalling the event loop; 0: a whole flush at once."""
+    kpi_judge_seconds: float = Field(default=0.0, ge=0)
+    """KPI alert rules judge each partition's changed keys when its stream time enters a new
+    step of this many seconds, on their states as they stood there: alert states then follow
+    from the data alone (crashes, restarts and slow workers change nothing). 0: they judge
+    each KPI flush instead, within ``kpi_interval_seconds`` of a change but paced by processing
+    time (see docs/alert-rules.md, "The alert clock")."""
     kpi_stream_interval_seconds: float = Field(default=10.0, ge=0)
     """While a partition's events move its stream time (their latest event time; the clock's
     idle advance does not count), its keys get a KPI update at most once per this many seconds

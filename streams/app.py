@@ -169,6 +169,7 @@ def create_app(
         idle_advance=worker.idle_advance_seconds,
         kpi_stream_interval=worker.kpi_stream_interval_seconds,
         kpi_flush_keys=worker.kpi_flush_keys,
+        kpi_judge_step=worker.kpi_judge_seconds,
     )
     exclusive = asyncio.Lock()  # a batch and the timer never interleave
 

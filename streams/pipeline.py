@@ -44,6 +44,7 @@ from streams.state import (
     decode_counted,
     encode_counted,
     event_fingerprint,
+    judged_key,
     kpi_key,
     kpi_mark_key,
     offset_key,
@@ -144,6 +145,7 @@ class TouchpointProcessor:
         idle_advance: float = 0.0,
         kpi_stream_interval: float = 0.0,
         kpi_flush_keys: int = 0,
+        kpi_judge_step: float = 0.0,
     ) -> None:
         self._accounts = accounts
         self._state = state
@@ -187,15 +189,29 @@ class TouchpointProcessor:
         self._cycle_judged: set[_Touched] = set()
         self._cycle_started = False
         self._cycle_marks: dict[int, int] | None = None
+        self._judge_step = int(kpi_judge_step)
+        """Seconds of stream time between two judgments of the KPI alert rules (0: they judge
+        each KPI flush instead, paced by processing time)."""
+        self._judged_lines: dict[int, tuple[int, int]] = {}
+        """Per partition: (step index, last offset covered) of its last judgment."""
+        self._unjudged: dict[int, set[_Touched]] = defaultdict(set)
+        """Per partition: the alerting keys changed since its last judgment."""
+        self._verdicts: list[KpiSnapshot] = []
+        self._judged_dirty: set[int] = set()
+        """Snapshots of the judgments of the batch under way, in the order they were made."""
 
     # --- batches ---------------------------------------------------------------------------
     def process(self, records: Sequence[SourceRecord], *, now: datetime) -> BatchOutcome:
         """The batch's outcome; a record that trips a bug becomes a ``processing_error``
         dead letter instead of stopping its partition (the rest is processed one by one)."""
+        judged = dict(self._judged_lines), {p: set(k) for p, k in self._unjudged.items()}
         try:
             outcome = self._process(records, now=now)
         except Exception:
             log.exception("a batch of %d records failed; isolating the culprit", len(records))
+            self._judged_lines, unjudged = judged  # judged again, record by record
+            self._unjudged = defaultdict(set, unjudged)
+            self._verdicts, self._judged_dirty = [], set(self._judged_lines)
             outcome = BatchOutcome()
             for record in records:
                 try:
@@ -206,6 +222,7 @@ class TouchpointProcessor:
                     )
                     outcome.dead_letters.append(processing_error(record, error, now=now))
         self._sequence_alerts(outcome)
+        _decisions_first(outcome)
         return outcome
 
     def _process(self, records: Sequence[SourceRecord], *, now: datetime) -> BatchOutcome:
@@ -235,11 +252,13 @@ class TouchpointProcessor:
         touched = self._roll_kpis(fresh, outcome, now, moments)
         events = [item for items in fresh.values() for _, item in items]
         outcome.kpi_updates, snapshots = self._due_kpis(now, touched)
+        snapshots = [*self._take_verdicts(), *snapshots]
         outcome.alerts = self._book.evaluate(
             now=now, events=events, seen=moments, snapshots=snapshots, clock=self._alert_clock(now)
         )
         self._collect_alert_states(outcome)
         self._evaluate_chains(outcome, now, fresh, moments)
+        self._write_judged_lines(outcome)
         tops = {r.partition: max(marks[r.partition], r.offset) for r in records}
         self._record_kpi_marks(outcome, tops)
         for record in records:  # last: the watermark follows the states it covers
@@ -251,14 +270,24 @@ class TouchpointProcessor:
     def tick(self, *, now: datetime) -> BatchOutcome:
         """Time-driven work with no new events: repeats, quiet resolves, throttled KPIs."""
         outcome = BatchOutcome()
+        if self._judge_step:
+            floor = self._clock_floor(now)
+            for partition in sorted({*self._partition_of.values(), *self._judged_lines}):
+                self._judge_if_due(
+                    partition, mark=self._stream_time(partition), floor=floor, states={},
+                    outcome=outcome,
+                )  # fmt: skip
         outcome.kpi_updates, snapshots = self._due_kpis(now, {})
+        snapshots = [*self._take_verdicts(), *snapshots]
         outcome.alerts = self._book.evaluate(
             now=now, snapshots=snapshots, clock=self._alert_clock(now)
         )
         self._collect_alert_states(outcome)
         self._evaluate_chains(outcome, now)
+        self._write_judged_lines(outcome)
         self._record_kpi_marks(outcome, {})
         self._sequence_alerts(outcome)
+        _decisions_first(outcome)
         return outcome
 
     # --- ownership after rebalances --------------------------------------------------------
@@ -268,6 +297,7 @@ class TouchpointProcessor:
         may have kept from the broker."""
         owned = set(partitions)
         delivered = {p: int(self._state.get(kpi_mark_key(p)) or -1) for p in owned}
+        judged = {p: line[1] for p in owned if (line := self._judged_line(p)) is not None}
         loaded = 0
         for key, raw in list(self._state.items()):
             partition, kind, rest = parse_key(key)
@@ -286,6 +316,8 @@ class TouchpointProcessor:
                 touched = _Touched(partition, account_id, ContactPoint(contact_point))
                 if counted_offset(raw) > delivered[partition]:
                     self._kpi_resend.add(touched)
+                if self._judge_step and counted_offset(raw) > judged.get(partition, -1):
+                    self._unjudged[partition].add(touched)  # changed since its last judgment
                 mark = self._stream_time(partition)
                 if mark is not None:
                     as_of = datetime.fromtimestamp(mark, UTC)
@@ -305,6 +337,9 @@ class TouchpointProcessor:
             self._cycle_marks = {p: m for p, m in self._cycle_marks.items() if p not in gone}
         for partition in gone:
             self._sequences.pop(partition, None)
+            self._judged_lines.pop(partition, None)
+            self._unjudged.pop(partition, None)
+        self._judged_dirty -= gone
         self._outbox_full -= gone
         for partition in gone:
             self._kpi_marks.pop(partition, None)
@@ -368,6 +403,9 @@ class TouchpointProcessor:
         clock = int(now.timestamp())
         for partition, items in fresh.items():
             mark = self._stream_time(partition)
+            self._judge_if_due(  # the clock moved it
+                partition, mark=mark, floor=floor, states=states, outcome=outcome
+            )
             for offset, item in items:
                 event = item.event
                 key = _Touched(partition, event.account_id, event.contact_point)
@@ -378,13 +416,19 @@ class TouchpointProcessor:
                     outcome.duplicates += offset > counted
                 elif event.occurred_at <= now + self._kpis.max_future_skew:  # else: no effect
                     at = int(event.occurred_at.timestamp())
-                    mark = at if mark is None else max(mark, at)
+                    moved = at if mark is None else max(mark, at)
+                    self._judge_if_due(
+                        partition, mark=mark, floor=floor, states=states, outcome=outcome,
+                        moved=moved, offset=offset,
+                    )  # fmt: skip
+                    mark = moved
                     state.advance(max(mark, floor))  # too late: older than retention behind it
                     applied = state.apply(event, now=now)
                     if applied == "too_late":
                         outcome.too_late += 1
                     elif applied == "applied":
                         changed.add(key)
+                        self._note_unjudged(key, item, offset)
                 seen.append(float(max(clock if mark is None else mark, floor)))
                 if not duplicate:
                     recent = [*recent[1 - RECENT_EVENTS :], fingerprint]
@@ -400,6 +444,88 @@ class TouchpointProcessor:
             if key in changed:  # a key whose events all were too late has nothing new to say
                 touched[key] = _Rolled(state, counted)
         return touched
+
+    def _judge_if_due(
+        self,
+        partition: int,
+        *,
+        mark: int | None,
+        floor: int,
+        states: Mapping[_Touched, tuple[ContactPointState, int, list[int]]],
+        outcome: BatchOutcome,
+        moved: int | None = None,
+        offset: int | None = None,
+    ) -> None:
+        """Judge the KPI rules on the partition's changed keys when its stream time enters a
+        new step of ``kpi_judge_step`` seconds: on the states as they stood before the event
+        that moves it there (``moved``, read at ``offset``), or before the batch when the
+        clock moved it. The judgments then follow from the partition's records alone, however
+        they were batched, delayed or read again after a crash."""
+        if not self._judge_step:
+            return
+        before = None if mark is None else max(mark, floor)
+        after = before if moved is None else max(moved, floor)
+        if after is None:
+            return
+        index = after // self._judge_step
+        last = self._judged_line(partition)
+        if last is not None and index <= last[0]:
+            return
+        covered = watermark(self._state, partition) if offset is None else offset - 1
+        self._judged_lines[partition] = (index, covered)
+        self._judged_dirty.add(partition)  # stored after the alert states it leads to
+        keys = self._unjudged.pop(partition, set())
+        if before is None or last is None:
+            return  # the partition's first step: nothing was judged before it
+        as_of = datetime.fromtimestamp(before, UTC)
+        for key in sorted(keys, key=lambda k: (k.account_id, k.contact_point)):
+            state = states[key][0] if key in states else self._kpi_state(key)[0]
+            context = self._accounts.context(key.account_id, at=as_of)
+            if state.hwm is None or not (
+                context.tier in ALERTING_TIERS or self._book.tracks(key.account_id)
+            ):
+                continue
+            self._verdicts += [
+                KpiSnapshot(
+                    account_id=key.account_id,
+                    account=context,
+                    contact_point=key.contact_point,
+                    window=window,
+                    values=values,
+                    as_of=as_of,
+                )
+                for window, values in self._windows(state, key.contact_point, as_of).items()
+            ]
+
+    def _note_unjudged(self, key: _Touched, item: EnrichedTouchpoint, offset: int) -> None:
+        """Remember a changed key of an alerting account for the partition's next judgment,
+        unless a judgment already covers its event (read again after a crash)."""
+        if not self._judge_step:
+            return
+        if item.account.tier in ALERTING_TIERS or self._book.tracks(key.account_id):
+            line = self._judged_line(key.partition)
+            if line is None or offset > line[1]:
+                self._unjudged[key.partition].add(key)
+
+    def _judged_line(self, partition: int) -> tuple[int, int] | None:
+        """(step index, last offset covered) of the partition's last KPI judgment."""
+        if partition not in self._judged_lines:
+            raw = self._state.get(judged_key(partition))
+            if raw is None:
+                return None
+            index, covered = raw.decode().split(":")
+            self._judged_lines[partition] = (int(index), int(covered))
+        return self._judged_lines[partition]
+
+    def _write_judged_lines(self, outcome: BatchOutcome) -> None:
+        for partition in sorted(self._judged_dirty):
+            index, covered = self._judged_lines[partition]
+            outcome.state_writes[partition][judged_key(partition)] = f"{index}:{covered}".encode()
+        self._judged_dirty.clear()
+
+    def _take_verdicts(self) -> list[KpiSnapshot]:
+        verdicts, self._verdicts = self._verdicts, []
+        return verdicts
 
     def _alert_clock(self, now: datetime) -> StreamClock:
         """The stream time of each account's partition, where the alert lifecycle runs."""
@@ -645,8 +771,10 @@ class TouchpointProcessor:
             window_bounds=self._bounds(as_of),
             counted_offset=counted,
         )
-        judged = key in self._cycle_judged and (
-            context.tier in ALERTING_TIERS or self._book.tracks(key.account_id)
+        judged = (
+            not self._judge_step  # else KPI rules judge at steps of stream time
+            and key in self._cycle_judged
+            and (context.tier in ALERTING_TIERS or self._book.tracks(key.account_id))
         )
         snapshots = [
             KpiSnapshot(
@@ -754,6 +882,25 @@ class TouchpointProcessor:
             window_bounds=self._bounds(as_of),
             counted_offset=max(part.counted for part in parts),
         )
+
+
+_DECISIONS: Final = frozenset({"judged", "alerts", "chain", "outbox"})
+
+
+def _decisions_first(outcome: BatchOutcome) -> None:
+    """Order each partition's state writes so the alert decisions (alert and chain states, the
+    outbox of the alerts about to be sent, the judged steps) go before the KPI states and the
+    offset watermark. A crash that lets only the first part of a batch's writes reach the changelog
+    then finds its decisions (the outbox is sent again by the next owner) with the KPI states
+    from before the batch, reads the batch again and, skipping the steps already judged, makes
+    the same decisions; KPI states or the watermark stored before them would make the batch's
+    events look counted, and its judgments and alerts be lost."""
+    for partition, writes in outcome.state_writes.items():
+        first = {k: v for k, v in writes.items() if parse_key(k)[1] in _DECISIONS}
+        if first:
+            outcome.state_writes[partition] = first | {
+                k: v for k, v in writes.items() if k not in first
+            }
 
 
 def _alert_origin(partition: int, seq: int) -> Origin:

@@ -30,7 +30,9 @@ import orjson
 
 from schemas import ContactPoint
 
-Kind = Literal["kpi", "alerts", "offset", "outbox", "kpimark", "stream", "chain"]
+Kind = Literal[
+    "kpi", "alerts", "offset", "outbox", "kpimark", "stream", "chain", "judged"
+]
 
 
 def kpi_key(partition: int, account_id: str, contact_point: ContactPoint) -> str:
@@ -65,6 +67,11 @@ def outbox_key(partition: int) -> str:
 def stream_key(partition: int) -> str:
     """The partition's event-time watermark: the latest event time it has seen (epoch s)."""
     return f"{partition}/stream"
+
+
+def judged_key(partition: int) -> str:
+    """The partition's last KPI judgment: ``<step index>:<last offset it covered>``."""
+    return f"{partition}/judged"
 
 
 def kpi_mark_key(partition: int) -> str:

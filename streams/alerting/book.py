@@ -79,6 +79,8 @@ class AlertBook:
         self._dirty: set[str] = set()
         self._now = 0.0
         """The processing time of the current :meth:`evaluate` (``updated_at`` of its records)."""
+        self._stamps: dict[str, float] = {}
+        """``updated_at`` of each key's last record in the current :meth:`evaluate`."""
         for account_id, bundle in (states or {}).items():
             self.restore(account_id, bundle)
 
@@ -163,17 +165,19 @@ class AlertBook:
         only stamps the records' ``updated_at``.
         """
         self._now = at = _ts(now)
+        self._stamps = {}
         moments = seen if seen is not None else [at] * len(events)
         of_account = clock or (lambda _: at)
         out: list[Alert] = []
         for item, moment in zip(events, moments, strict=True):
             self._ingest_event(item, moment, out)
-        groups: dict[tuple[str, ContactPoint], dict[str, KpiSnapshot]] = {}
+        # One judgment per key and as_of, in the order given (a batch may judge a key twice).
+        groups: dict[tuple[str, ContactPoint, datetime | None], dict[str, KpiSnapshot]] = {}
         for snapshot in snapshots:
-            groups.setdefault((snapshot.account_id, snapshot.contact_point), {})[
-                snapshot.window
-            ] = snapshot
-        for (account_id, contact_point), windows in groups.items():
+            groups.setdefault(
+                (snapshot.account_id, snapshot.contact_point, snapshot.as_of), {}
+            )[snapshot.window] = snapshot
+        for (account_id, contact_point, _), windows in groups.items():
             self._ingest_kpis(account_id, contact_point, windows, of_account(account_id), out)
         for key in sorted(self._firing):  # key order: the same after a restore
             account_id = self._firing[key]
@@ -258,6 +262,8 @@ class AlertBook:
             state.value = reading.value
             severity = level(rule, reading.value, state.severity if state.firing else None)
             if state.firing and severity is None:
+                if state.emitted_at is None:  # fired and recovered within one batch
+                    out.append(self._alert(key, state, AlertStatus.FIRING, "new"))
                 state.summary = describe(rule, reading, resolved=True)
                 state.evidence = reading.evidence
                 out.append(self._resolve(key, state, reason="recovered"))
@@ -345,6 +351,14 @@ class AlertBook:
         state.emitted_at = state.emitted_severity = state.emitted_value = None
         return alert
 
+    def _stamp(self, key: str) -> float:
+        """``updated_at`` of a record: the processing time, one microsecond after the key's
+        record before it in the same batch (a resolve and a new firing, or a firing and its
+        recovery), so receivers ordering a key's records by it keep them all."""
+        last = self._stamps.get(key)
+        stamp = self._stamps[key] = self._now if last is None else max(self._now, last + 1e-6)
+        return stamp
+
     def _alert(
         self,
         key: str,
@@ -385,7 +399,7 @@ class AlertBook:
             evidence=evidence,
             event_ids=list(state.event_ids),
             started_at=_utc(state.started_at),
-            updated_at=_utc(self._now),
+            updated_at=_utc(self._stamp(key)),
         )
 
 

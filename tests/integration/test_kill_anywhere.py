@@ -32,6 +32,7 @@ from sinks.notify.local import RecordingServer
 from tests.integration.conftest import Pipeline
 from tests.integration.helpers import wait_for
 from tests.integration.test_worker_recovery import (
+    JUDGE_SECONDS,
     Expected,
     Key,
     Truth,
@@ -39,7 +40,7 @@ from tests.integration.test_worker_recovery import (
     _expected,
     _publish_accounts,
     _publish_events,
-    event_alert_states,
+    final_alert_states,
 )
 
 pytestmark = pytest.mark.integration
@@ -53,6 +54,7 @@ GAP_SECONDS = 12.0
 SCALE = max(1.0, EVENTS / 1200)
 """Waits grow with the run: a soak stores more, after more restarts."""
 FAST = {
+    "KAM_WORKER_KPI_JUDGE_SECONDS": str(JUDGE_SECONDS),
     "KAM_WORKER_KPI_INTERVAL_SECONDS": "0.5",
     "KAM_WORKER_TICK_SECONDS": "0.5",
     "KAM_WORKER_BATCH_SIZE": "40",
@@ -227,7 +229,7 @@ def _run_and_check(
     with contextlib.suppress(AssertionError):  # compared below, with the difference shown
         wait_for(settled, timeout=120 * SCALE, what="the final KPI values", alive=[sink.process])
     _assert_every_alert_notified(pipeline, hook, notifier.process)
-    _assert_event_alerts_as_without_crashes(pipeline, expected)
+    _assert_alerts_as_without_crashes(pipeline, expected)
     for process in (worker.process, sink.process, notifier.process):
         process.stop()
     assert {name: service.lives for name, service in services.items()} == {
@@ -263,11 +265,13 @@ def _assert_stored_once(
     assert repeated_alerts == []
 
 
-def _assert_event_alerts_as_without_crashes(pipeline: Pipeline, expected: Expected) -> None:
-    """Every event-level alert ends in the state a crash-free pass of the core gives it."""
-    alerts = map(Alert.model_validate_json, pipeline.read_all(pipeline.topics.alerts))
-    assert expected.event_alerts, "the run raises event-level alerts"
-    assert event_alert_states(alerts) == expected.event_alerts
+def _assert_alerts_as_without_crashes(pipeline: Pipeline, expected: Expected) -> None:
+    """Every alert, of an event or a KPI rule, ends in the state a crash-free pass of the core
+    gives it."""
+    alerts = [Alert.model_validate_json(v) for v in pipeline.read_all(pipeline.topics.alerts)]
+    assert expected.event_alerts and expected.kpi_alerts, "the run raises both kinds of alerts"
+    assert final_alert_states(alerts, by_event=True) == expected.event_alerts
+    assert final_alert_states(alerts, by_event=False) == expected.kpi_alerts
 
 
 def _assert_every_alert_notified(

@@ -28,7 +28,13 @@ from tests.integration.helpers import committed_offsets, java_partition, produce
 EVENTS = 1_500
 PARTITIONS = 4
 """Partitions of the test topics (tests/integration/conftest.py)."""
-FAST_KPIS = {"KAM_WORKER_KPI_INTERVAL_SECONDS": "0.5", "KAM_WORKER_TICK_SECONDS": "0.5"}
+JUDGE_SECONDS = 60.0
+"""KPI rules judge at steps of stream time, so their alert states follow from the data alone."""
+FAST_KPIS = {
+    "KAM_WORKER_KPI_INTERVAL_SECONDS": "0.5",
+    "KAM_WORKER_TICK_SECONDS": "0.5",
+    "KAM_WORKER_KPI_JUDGE_SECONDS": str(JUDGE_SECONDS),
+}
 RECOVERY_SECONDS = 30
 """Kill to first new output: well above the worker's typical few seconds (target < 15 s)."""
 Key = tuple[str, str]
@@ -72,8 +78,10 @@ class Expected:
     """What one crash-free pass of the pure core makes of the events."""
 
     truth: Truth
-    event_alerts: dict[str, EventAlertState]
-    """The final state of every alert raised by single events (not by KPI rules)."""
+    event_alerts: dict[str, AlertEnd]
+    """The final state of every alert raised by single events."""
+    kpi_alerts: dict[str, AlertEnd]
+    """The final state of every alert raised by KPI rules."""
     enriched: set[str]
     """Event ids of every valid touchpoint."""
     dead_letters: set[tuple[int, int]]
@@ -83,7 +91,9 @@ class Expected:
 def _expected(config: SimulationConfig, messages: list[SimulatedMessage]) -> Expected:
     """The ground truth of the outputs, the KPIs and the event-rule alerts."""
     state: dict[str, bytes] = {}
-    processor = offline_processor(make_accounts(config), state=state, kpi_interval=0.0)
+    processor = offline_processor(
+        make_accounts(config), state=state, kpi_interval=0.0, kpi_judge_step=JUDGE_SECONDS
+    )
     # Partitioned as the broker does (windows end at each partition's stream time).
     offsets: dict[int, int] = {}
     records = []
@@ -96,7 +106,8 @@ def _expected(config: SimulationConfig, messages: list[SimulatedMessage]) -> Exp
     keys = {(u.account_id, str(u.contact_point)) for u in outcome.kpi_updates}
     return Expected(
         truth=Truth(processor, keys),
-        event_alerts=event_alert_states(outcome.alerts),
+        event_alerts=final_alert_states(outcome.alerts, by_event=True),
+        kpi_alerts=final_alert_states(outcome.alerts, by_event=False),
         enriched={e.event.event_id for e in outcome.enriched},
         dead_letters={(d.source_partition, d.source_offset) for d in outcome.dead_letters},
     )
@@ -163,20 +174,23 @@ def _final_kpis(pipeline: Pipeline) -> dict[Key, tuple[datetime, Windows]]:
     return latest
 
 
-EventAlertState = tuple[str, str, str]
-"""(status, severity, started_at) of an event-level alert's latest record."""
+AlertEnd = tuple[str, str, str]
+"""(status, severity, started_at) of an alert's latest record."""
 
 
 def _by_event(alert: Alert) -> bool:
     return alert.evidence.get("kind") == "event"
 
 
-def event_alert_states(alerts: Iterable[Alert]) -> dict[str, EventAlertState]:
-    """The latest record of each event-level alert (a crash-free run and one with crashes
-    agree on these: the lifecycle runs on stream time; how many bad events a record counts is
-    paced by time, so it is not compared)."""
+def final_alert_states(alerts: Iterable[Alert], *, by_event: bool) -> dict[str, AlertEnd]:
+    """The latest record of each alert raised by single events (``by_event``) or by KPI rules.
+
+    A crash-free run and one with crashes agree on these: the lifecycle runs on stream time
+    and KPI rules judge at steps of it (``KAM_WORKER_KPI_JUDGE_SECONDS``); what a record
+    counts (bad events, the value) is paced by time, so it is not compared.
+    """
     latest: dict[str, Alert] = {}
-    for alert in filter(_by_event, alerts):  # a record sent again after a crash is not newer
+    for alert in (a for a in alerts if _by_event(a) == by_event):  # a resent one is not newer
         known = latest.get(alert.alert_key)
         if known is None or alert.updated_at >= known.updated_at:
             latest[alert.alert_key] = alert
@@ -276,7 +290,8 @@ def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(
     assert said == true
     alerts = list(_alerts(pipeline))
     assert expected.event_alerts, "the run raises event-level alerts"
-    assert event_alert_states(alerts) == expected.event_alerts
+    assert final_alert_states(alerts, by_event=True) == expected.event_alerts
+    assert final_alert_states(alerts, by_event=False) == expected.kpi_alerts
     starts = {(a.alert_key, a.started_at) for a in alerts if _by_event(a)}
     assert len({key for key, _ in starts}) == len(starts), "an alert re-fired with a new start"
 
@@ -331,4 +346,6 @@ def test_two_workers_give_the_same_results_as_one(
 
     said, true = _settle(pipeline, expected.truth)
     assert said == true
-    assert event_alert_states(_alerts(pipeline)) == expected.event_alerts
+    alerts = list(_alerts(pipeline))
+    assert final_alert_states(alerts, by_event=True) == expected.event_alerts
+    assert final_alert_states(alerts, by_event=False) == expected.kpi_alerts

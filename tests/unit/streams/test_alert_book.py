@@ -368,3 +368,14 @@ def test_corrupt_state_is_a_typed_error() -> None:
         AlertBook.loads(b"not json", config=CONFIG)
     with pytest.raises(AlertStateError):
         AlertBook.loads(b"[1, 2]", config=CONFIG)
+
+
+def test_two_records_of_one_key_in_one_batch_are_ordered_by_updated_at() -> None:
+    """A quiet-period resolve and the new alert of the same key, in one batch: receivers order
+    a key's records by ``updated_at`` (and drop one that is not newer), so it grows."""
+    book = AlertBook(config=CONFIG)
+    book.evaluate(now=at(5), events=[late("E1")])
+    resolved, again = book.evaluate(now=at(30), events=[late("E2")])
+    assert (resolved.status, again.status) == ("resolved", "firing")
+    assert resolved.updated_at == at(30)
+    assert again.updated_at == at(30) + timedelta(microseconds=1)

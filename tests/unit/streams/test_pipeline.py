@@ -40,6 +40,7 @@ from streams.state import (
     kpi_mark_key,
     offset_key,
     outbox_key,
+    parse_key,
     stream_key,
     watermark,
 )
@@ -126,6 +127,7 @@ def processor(
     kpi_interval: float = 0.0,
     idle_advance: float = 0.0,
     kpi_flush_keys: int = 0,
+    kpi_judge_step: float = 0.0,
 ) -> TouchpointProcessor:
     return TouchpointProcessor(
         accounts=accounts or directory(ACME, GLOBEX),
@@ -136,6 +138,7 @@ def processor(
         kpi_interval=kpi_interval,
         idle_advance=idle_advance,
         kpi_flush_keys=kpi_flush_keys,
+        kpi_judge_step=kpi_judge_step,
     )
 
 
@@ -949,3 +952,75 @@ def test_the_days_since_the_executive_meeting_are_sent_again_each_whole_day() ->
         ("acme:sales:no_executive_contact", AlertStatus.FIRING,
          "No executive contact for 31 days (limit 30 days)"),
     ]  # fmt: skip
+
+
+# --- KPI rules judged at steps of stream time -----------------------------------------------
+JUDGE_STEP = 600.0
+
+
+def otif_story() -> list[bytes]:
+    """Acme's deliveries 3 min apart: five on time, three late (OTIF falls below its limit),
+    then on time again until it recovers; a last one an hour later ends the story's steps."""
+    start = NOW - timedelta(days=2)
+    late = {5, 6, 7}
+    values = [
+        delivery(f"d{i}", at=start + timedelta(minutes=3 * i), hours_late=3 if i in late else 0)
+        for i in range(80)
+    ]
+    return [*values, delivery("last", at=start + timedelta(hours=5))]
+
+
+def kpi_alert_story(
+    values: Sequence[bytes], *, batch: int, now: datetime, restart_at: int | None = None
+) -> tuple[list[tuple[str, str, str]], dict[str, Any]]:
+    """The KPI-rule transitions of ``values`` read ``batch`` at a time (a new processor on the
+    same state from record ``restart_at`` on, as after a crash), and the final KPI states."""
+    state: dict[str, bytes] = {}
+    worker = processor(state, kpi_judge_step=JUDGE_STEP)
+    told: list[tuple[str, str, str]] = []
+    for first in range(0, len(values), batch):
+        if restart_at is not None and first >= restart_at:
+            worker, restart_at = processor(state, kpi_judge_step=JUDGE_STEP), None
+            worker.load([P])
+        chunk = records(values[first : first + batch], first_offset=first)
+        outcome = worker.process(chunk, now=now)
+        apply(state, outcome)
+        told += [
+            (a.alert_key, a.evidence["transition"], a.severity)
+            for a in outcome.alerts
+            if a.evidence.get("kind") != "event"
+        ]
+    final = {
+        key: {field: data[field] for field in ("f", "s", "t0", "v", "pv")}
+        for key, data in alert_states(state).items()
+        if data["k"] == "kpi"
+    }
+    return told, final
+
+
+def test_kpi_rules_judged_at_steps_of_stream_time_follow_the_data_alone() -> None:
+    values = otif_story()
+    reference = kpi_alert_story(values, batch=len(values), now=NOW)
+    told, final = reference
+    assert [(key, transition) for key, transition, _ in told if key == OTIF] == [
+        (OTIF, "new"),
+        (OTIF, "resolved"),
+    ]
+    assert final[OTIF]["f"] is False
+    for batch, hours_later, restart_at in [(1, 0, None), (7, 30, None), (5, 0, 40), (13, 2, 26)]:
+        story = kpi_alert_story(
+            values, batch=batch, now=NOW + timedelta(hours=hours_later), restart_at=restart_at
+        )
+        # Transitions are paced per batch, states are not: compare what fired and the states.
+        assert {(k, t) for k, t, _ in story[0]} >= {(k, t) for k, t, _ in told}, batch
+        assert story[1] == final, (batch, hours_later, restart_at)
+
+
+def test_a_batch_stores_its_alert_decisions_before_its_kpi_states_and_watermark() -> None:
+    """A crash may let only the first records of a batch's state reach the changelog: the
+    decisions go first, so a batch read again finds them and never loses alerts."""
+    outcome = late_delivery_batch({})
+    (kinds,) = [[parse_key(key)[1] for key in writes] for writes in outcome.state_writes.values()]
+    decisions = [kind for kind in kinds if kind in ("alerts", "outbox", "judged")]
+    assert kinds[: len(decisions)] == decisions and {"alerts", "outbox"} <= set(decisions)
+    assert kinds[-1] == "offset" and "kpi" in kinds[len(decisions) :]
