@@ -28,6 +28,7 @@ from bench import (
     bench_latency,
     bench_memory,
     bench_recovery,
+    bench_scaleout,
     bench_worker,
     sink,
 )
@@ -35,7 +36,8 @@ from bench.common import BenchError, Result, format_table
 from kam.localkafka import local_kafka
 
 BENCHMARKS = (
-    "sink", "backfill", "worker", "backfill-worker", "latency", "memory", "recovery", "ingest",
+    "sink", "backfill", "worker", "backfill-worker", "latency", "scaleout", "memory", "recovery",
+    "ingest",
 )  # fmt: skip
 
 
@@ -65,7 +67,13 @@ def parse_args() -> argparse.Namespace:
         "--half-capacity", action=argparse.BooleanOptionalAction, default=True,
         help="latency: also at half the worker's full-path rate measured in this run",
     )  # fmt: skip
-    parser.add_argument("--memory-accounts", type=int, default=100_000, help="memory: accounts")
+    parser.add_argument(
+        "--scaleout-events", type=int, default=20_000, help="scaleout: touchpoints"
+    )
+    parser.add_argument(
+        "--memory-accounts", type=int, nargs="+", default=list(bench_memory.SIZES),
+        help="memory: accounts held, one worker per size",
+    )  # fmt: skip
     parser.add_argument("--sink-rows", type=int, default=50_000, help="sink: rows")
     parser.add_argument(
         "--backfill-events", type=int, default=60_000, help="backfill: events over a year"
@@ -138,9 +146,16 @@ def main() -> int:
                     ),
                 )  # fmt: skip
             attempt(
+                "scaleout",
+                lambda: bench_scaleout.run(
+                    bootstrap=bootstrap, workdir=workdir, events=args.scaleout_events,
+                    accounts=args.accounts,
+                ),
+            )  # fmt: skip
+            attempt(
                 "memory",
                 lambda: bench_memory.run(
-                    bootstrap=bootstrap, workdir=workdir, accounts=args.memory_accounts
+                    bootstrap=bootstrap, workdir=workdir, sizes=args.memory_accounts
                 ),
             )
             attempt(
