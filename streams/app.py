@@ -72,7 +72,9 @@ def broker_credentials(kafka: KafkaSettings) -> faust.types.auth.CredentialsT | 
 
 
 def _dumps(model: BaseModel) -> bytes:
-    return model.model_dump_json().encode()
+    """``model.model_dump_json().encode()``, without decoding pydantic's bytes to a str and
+    encoding them back (the same serializer, the same defaults, the same bytes)."""
+    return model.__pydantic_serializer__.to_json(model)
 
 
 def _utcnow() -> datetime:
