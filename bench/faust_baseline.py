@@ -1,8 +1,9 @@
 """The ceiling Faust itself sets: a do-nothing agent with the worker's own Faust settings.
 
-The app is the worker's (:func:`streams.app.faust_app`, same settings), the touchpoints topic is
-declared as the worker declares it (:func:`streams.app.raw_topic`, raw bytes) and read as the
-worker reads it (``take_events(KAM_WORKER_BATCH_SIZE, within=KAM_WORKER_BATCH_MAX_WAIT_SECONDS)``);
+The app is the worker's (:func:`streams.app.faust_app`, same settings, same event loop), the
+touchpoints topic is declared as the worker declares it (:func:`streams.app.raw_topic`, raw
+bytes) and read as the worker reads it
+(``take_events(KAM_WORKER_BATCH_SIZE, within=KAM_WORKER_BATCH_MAX_WAIT_SECONDS)``);
 the agent only counts the events (``kam_bench_faust_events_total`` on ``KAM_METRICS_PORT``).
 ``bench_worker`` runs it as a child process on the records the worker processed, under its own
 app id (consumer group) and data directory, configured like the worker through the environment:
@@ -20,6 +21,7 @@ from prometheus_client import Counter, start_http_server
 from bench.common import FAUST_BASELINE_COUNTER
 from kam.settings import KafkaSettings, MetricsSettings, TopicSettings, WorkerSettings
 from streams.app import faust_app, raw_topic
+from streams.worker import use_event_loop
 
 COUNTED = Counter(
     FAUST_BASELINE_COUNTER.removesuffix("_total"), "Touchpoints the do-nothing agent took."
@@ -42,6 +44,7 @@ def create_app(*, kafka: KafkaSettings, topics: TopicSettings, worker: WorkerSet
 
 def main() -> None:
     worker, metrics = WorkerSettings(), MetricsSettings()
+    use_event_loop(worker)
     worker.data_dir.mkdir(parents=True, exist_ok=True)
     start_http_server(metrics.port, addr=metrics.host)
     app = create_app(kafka=KafkaSettings(), topics=TopicSettings(), worker=worker)

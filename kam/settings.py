@@ -203,6 +203,9 @@ class WorkerSettings(BaseSettings):
     loop_probe_seconds: float = Field(default=0.05, ge=0)
     """How often the event-loop lag probe wakes up (``kam_worker_event_loop_lag_seconds``,
     ``kam_worker_event_loop_lag_max_seconds``); 0 turns the probe off."""
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    """The worker's asyncio event loop: uvloop (libuv) runs Faust's per-event tasks, futures
+    and socket callbacks in C; ``asyncio``: the standard library's loop."""
     web_port: int = Field(default=0, ge=0, le=65535)
     """Faust's own web server; 0 disables it (metrics are served by KAM_METRICS_PORT)."""
     log_level: Literal["crit", "error", "warn", "info", "debug"] = "info"

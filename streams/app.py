@@ -39,8 +39,8 @@ from streams.enrichment import AccountDirectory, add_version
 from streams.kpis import KpiConfig
 from streams.loop_lag import probe_loop_lag
 from streams.outputs import OutputProducer, OutputRecord, Refused
-from streams.pipeline import AlertRecord, BatchOutcome, StateWrites, TouchpointProcessor
-from streams.tables import BatchTable, batch_table, writing_partition
+from streams.pipeline import AlertRecord, BatchOutcome, TouchpointProcessor
+from streams.tables import batch_table
 from streams.validation import SourceRecord, ValidationPolicy
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,9 @@ def broker_credentials(kafka: KafkaSettings) -> faust.types.auth.CredentialsT | 
 
 
 def _dumps(model: BaseModel) -> bytes:
-    return model.model_dump_json().encode()
+    """``model.model_dump_json().encode()``, without decoding pydantic's bytes to a str and
+    encoding them back (the same serializer, the same defaults, the same bytes)."""
+    return model.__pydantic_serializer__.to_json(model)
 
 
 def _utcnow() -> datetime:
@@ -230,9 +232,9 @@ def create_app(
         metrics.ASSIGNED_PARTITIONS.set(sum(tp.topic == topics.touchpoints for tp in assigned))
 
     async def _emit(outcome: BatchOutcome) -> None:
-        _write_state(state, outcome.state_writes)
-        await _patiently(app.producer.flush(), "the state changelog")  # durable before outputs
-        await _send(output, topics, _records(topics, outcome))
+        changelog = state.apply(outcome.state_writes)
+        await _patiently(output.write_changelog(changelog), "the state changelog")
+        await _send(output, topics, _records(topics, outcome))  # after the state is durable
         _count(outcome)
 
     return app
@@ -294,17 +296,6 @@ async def _to_the_end(work: Coroutine[Any, Any, None]) -> None:
             "a batch failed; exiting unacknowledged so it is consumed again", exc_info=True
         )
         os._exit(EXIT_UNACKNOWLEDGED)
-
-
-def _write_state(state: BatchTable, writes: StateWrites) -> None:
-    """One changelog record per key, in the partition of the events that changed it."""
-    for partition, changes in writes.items():
-        with writing_partition(partition):
-            for key, value in changes.items():
-                if value is None:
-                    state.pop(key, None)
-                else:
-                    state[key] = value
 
 
 def _records(topics: TopicSettings, outcome: BatchOutcome) -> list[OutputRecord]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
+import uvloop
 from faust.worker import Worker
 from prometheus_client import start_http_server
 
@@ -53,6 +55,12 @@ def with_support_sla(kpis: KpiConfig, rules: AlertRulesConfig) -> KpiConfig:
     return kpis.model_copy(update={"sla": sla})
 
 
+def use_event_loop(worker: WorkerSettings) -> None:
+    """Install the event loop of ``KAM_WORKER_EVENT_LOOP`` for the loop Faust creates next."""
+    if worker.event_loop == "uvloop":
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
 def run_worker(
     *,
     kafka: KafkaSettings,
@@ -63,6 +71,7 @@ def run_worker(
     alerting: AlertingSettings,
 ) -> None:
     """Block running the worker until SIGTERM/SIGINT; returns after a clean shutdown."""
+    use_event_loop(worker)
     data_dir = lock_data_dir(worker)  # creates the directory; the kernel frees it on any exit
     rules = load_alert_rules(alerting.rules_path)
     app = create_app(

@@ -3,16 +3,20 @@ creates Faust's internal topics under the names Faust uses."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 from pathlib import Path
+
+import pytest
+import uvloop
 
 from kam.settings import KafkaSettings, TopicSettings, WorkerSettings
 from schemas import Priority
 from streams.alerting import load_alert_rules, parse_alert_rules
 from streams.app import create_app, internal_topics
 from streams.kpis import KpiConfig
-from streams.worker import with_support_sla
+from streams.worker import use_event_loop, with_support_sla
 
 RULES = Path(__file__).resolve().parents[3] / "config" / "alert_rules.toml"
 
@@ -46,3 +50,18 @@ def test_faust_internal_topics_are_named_as_faust_names_them() -> None:
     assert {table.changelog_topic.get_topic_name() for table in app.tables.values()} == {
         "kam-x-accounts-changelog", "kam-x-state-changelog"
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(("setting", "loop_type"), [("uvloop", uvloop.Loop), ("asyncio", None)])
+def test_the_configured_event_loop_is_installed(setting: str, loop_type: type | None) -> None:
+    before = asyncio.get_event_loop_policy()
+    try:
+        use_event_loop(WorkerSettings(event_loop=setting))  # type: ignore[arg-type]
+        loop = asyncio.new_event_loop()
+        try:
+            expected = loop_type or type(asyncio.DefaultEventLoopPolicy().new_event_loop())
+            assert type(loop) is expected
+        finally:
+            loop.close()
+    finally:
+        asyncio.set_event_loop_policy(before)
