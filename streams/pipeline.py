@@ -21,6 +21,7 @@ import orjson
 
 from schemas import (
     ALERTING_TIERS,
+    AccountContext,
     Alert,
     ContactPoint,
     DeadLetter,
@@ -481,28 +482,16 @@ class TouchpointProcessor:
         for key in sorted(keys, key=lambda k: (k.account_id, k.contact_point)):
             state = states[key][0] if key in states else self._kpi_state(key)[0]
             context = self._accounts.context(key.account_id, at=as_of)
-            if state.hwm is None or not (
-                context.tier in ALERTING_TIERS or self._book.tracks(key.account_id)
-            ):
-                continue
-            self._verdicts += [
-                KpiSnapshot(
-                    account_id=key.account_id,
-                    account=context,
-                    contact_point=key.contact_point,
-                    window=window,
-                    values=values,
-                    as_of=as_of,
-                )
-                for window, values in self._windows(state, key.contact_point, as_of).items()
-            ]
+            if state.hwm is not None and self._alerting(key, context):
+                windows = self._windows(state, key.contact_point, as_of)
+                self._verdicts += _snapshots(key, context, windows, as_of)
 
     def _note_unjudged(self, key: _Touched, item: EnrichedTouchpoint, offset: int) -> None:
         """Remember a changed key of an alerting account for the partition's next judgment,
         unless a judgment already covers its event (read again after a crash)."""
         if not self._judge_step:
             return
-        if item.account.tier in ALERTING_TIERS or self._book.tracks(key.account_id):
+        if self._alerting(key, item.account):
             line = self._judged_line(key.partition)
             if line is None or offset > line[1]:
                 self._unjudged[key.partition].add(key)
@@ -774,20 +763,14 @@ class TouchpointProcessor:
         judged = (
             not self._judge_step  # else KPI rules judge at steps of stream time
             and key in self._cycle_judged
-            and (context.tier in ALERTING_TIERS or self._book.tracks(key.account_id))
+            and self._alerting(key, context)
         )
-        snapshots = [
-            KpiSnapshot(
-                account_id=key.account_id,
-                account=context,
-                contact_point=key.contact_point,
-                window=window,
-                values=values,
-                as_of=as_of,
-            )
-            for window, values in (windows.items() if judged else ())
-        ]
+        snapshots = _snapshots(key, context, windows, as_of) if judged else []
         return _Computed(as_of, windows, counted), update, snapshots
+
+    def _alerting(self, key: _Touched, context: AccountContext) -> bool:
+        """Whether KPI rules judge this key: its account's tier alerts, or it has alerts."""
+        return context.tier in ALERTING_TIERS or self._book.tracks(key.account_id)
 
     def _held_partitions(self, partitions: set[int], now: datetime) -> set[int]:
         """Partitions whose KPI updates wait: their events moved the stream time less than
@@ -882,6 +865,23 @@ class TouchpointProcessor:
             window_bounds=self._bounds(as_of),
             counted_offset=max(part.counted for part in parts),
         )
+
+
+def _snapshots(
+    key: _Touched, context: AccountContext, windows: Windows, as_of: datetime
+) -> list[KpiSnapshot]:
+    """What the KPI rules judge of one key: its values in each window, as of ``as_of``."""
+    return [
+        KpiSnapshot(
+            account_id=key.account_id,
+            account=context,
+            contact_point=key.contact_point,
+            window=window,
+            values=values,
+            as_of=as_of,
+        )
+        for window, values in windows.items()
+    ]
 
 
 _DECISIONS: Final = frozenset({"judged", "alerts", "chain", "outbox"})

@@ -41,7 +41,7 @@ def test_broker_stopped_mid_request_is_503_and_a_retry_stores_each_event_once(
     pipeline: Pipeline, broker_dir: Path | None
 ) -> None:
     if broker_dir is None:
-        pytest.skip("stops the broker: needs the module's own, not KAFKA_BOOTSTRAP_SERVERS")
+        pytest.skip(reason="stops the broker: needs the module's own, not KAFKA_BOOTSTRAP_SERVERS")
     ingest = start_ingest(pipeline, env={"KAM_INGEST_BODY_TIMEOUT_SECONDS": "60"})
     assert ingest.post([csat("before")]).status == 200  # connected, producer id acquired
     events = [csat(f"out-{i}", account_id=f"acct-{i}") for i in range(20)]
@@ -83,7 +83,7 @@ def test_requests_across_an_outage_never_answer_2xx_for_an_event_not_stored(
     pipeline: Pipeline, broker_dir: Path | None
 ) -> None:
     if broker_dir is None:
-        pytest.skip("stops the broker: needs the module's own, not KAFKA_BOOTSTRAP_SERVERS")
+        pytest.skip(reason="stops the broker: needs the module's own, not KAFKA_BOOTSTRAP_SERVERS")
     ingest = start_ingest(pipeline)
     answers: list[tuple[int, list[dict[str, Any]]]] = []
     done = threading.Event()
