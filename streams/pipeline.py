@@ -34,7 +34,8 @@ from streams.alerting import AlertBook, AlertRulesConfig, KpiSnapshot, bad_exper
 from streams.alerting.book import StreamClock
 from streams.alerting.chains import IncidentChains
 from streams.enrichment import AccountDirectory
-from streams.kpis import ContactPointState, KpiConfig, score_account, score_contact_point
+from streams.kpis import ContactPointState, KpiConfig, score_contact_point
+from streams.kpis.score import combine_scores
 from streams.kpis.state import window_bounds
 from streams.state import (
     RECENT_EVENTS,
@@ -849,12 +850,9 @@ class TouchpointProcessor:
         as_of = max(part.as_of for part in parts)
         windows: Windows = {}
         for window in self._kpis.windows:
-            snapshots = {cp: values[window] for cp, values in per_contact_point.items()}
-            health = score_account(snapshots, self._kpis.score)
-            windows[window] = {
-                EXPERIENCE_SCORE: health.score,
-                WORST_OF_POOR: float(health.worst_of_poor),
-            }
+            scores = {cp: own[window][EXPERIENCE_SCORE] for cp, own in per_contact_point.items()}
+            score, poor = combine_scores(scores, self._kpis.score)
+            windows[window] = {EXPERIENCE_SCORE: score, WORST_OF_POOR: float(bool(poor))}
         return KpiUpdate(
             account_id=account_id,
             contact_point=OVERALL,

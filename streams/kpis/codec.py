@@ -120,8 +120,8 @@ def _unpack(body: bytes) -> StateParts:
     if len(counts) != n_entries or offset + 4 * n_entries != len(body):
         raise ValueError("bad histogram entries")
     hists: Hists = [[{} for _ in range(n_hists)] for _ in range(n_tiers)]
-    for i, count in enumerate(counts):
-        key, slot, bin_index = keys[3 * i : 3 * i + 3]
+    triples = iter(keys)
+    for key, slot, bin_index, count in zip(triples, triples, triples, counts, strict=True):
         hists[key >> 8][key & 0xFF].setdefault(slot, {})[bin_index] = count
     return StateParts(
         contact_point=_CONTACT_POINTS[cp],

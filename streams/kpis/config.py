@@ -213,6 +213,16 @@ class KpiConfig(BaseModel):
         return tuple((tier.granularity_s, tier.slots) for tier in self.tiers)
 
     @cached_property
+    def window_plan(self) -> dict[str, tuple[int, int, int, int]]:
+        """Window name -> ``(tier index, granularity seconds, slots, buckets it spans)``."""
+        plan = {}
+        for window, length in self.windows.items():
+            tier = self.tier_of(window)
+            granularity, slots = self.layout[tier]
+            plan[window] = (tier, granularity, slots, int(length.total_seconds()) // granularity)
+        return plan
+
+    @cached_property
     def window_tiers(self) -> dict[str, int]:
         """Window name -> index of the tier serving it."""
         return {window: self.tier_of(window) for window in self.windows}

@@ -68,16 +68,7 @@ def score_account(
         ContactPoint(cp): score_contact_point(ContactPoint(cp), snapshot, config)
         for cp, snapshot in snapshots.items()
     }
-    total = weights = 0.0
-    for cp, score in scores.items():
-        weight = config.contact_point_weights.get(cp, 0.0)
-        if score is not None and weight > 0:
-            total += weight * score
-            weights += weight
-    account = total / weights if weights else None
-    poor = tuple(
-        cp for cp, score in scores.items() if score is not None and score < config.poor_threshold
-    )
+    account, poor = combine_scores(scores, config)
     return AccountHealth(
         score=account,
         band=band_of(account, config),
@@ -85,3 +76,20 @@ def score_account(
         poor_contact_points=poor,
         contact_point_scores=scores,
     )
+
+
+def combine_scores(
+    scores: Mapping[ContactPoint, float | None], config: ScoreConfig
+) -> tuple[float | None, tuple[ContactPoint, ...]]:
+    """The account's score from its contact points' (weighted; ``None`` if none has one) and
+    the contact points scoring below the poor threshold (the worst-of rule)."""
+    total = weights = 0.0
+    for cp, score in scores.items():
+        weight = config.contact_point_weights.get(cp, 0.0)
+        if score is not None and weight > 0:
+            total += weight * score
+            weights += weight
+    poor = tuple(
+        cp for cp, score in scores.items() if score is not None and score < config.poor_threshold
+    )
+    return (total / weights if weights else None), poor

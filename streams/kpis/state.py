@@ -12,6 +12,9 @@ from array import array
 from datetime import datetime
 from typing import Literal
 
+import numpy as np
+from numpy.typing import NDArray
+
 from schemas.touchpoints import ContactPoint, ExecutiveMeetingHeld, Touchpoint
 from streams.kpis.catalogue import SPECS
 from streams.kpis.codec import StateParts, pack, unpack
@@ -53,8 +56,13 @@ class ContactPointState:
     )
 
     def __init__(self, *, contact_point: ContactPoint, config: KpiConfig) -> None:
-        spec = SPECS[contact_point]
-        self.contact_point = ContactPoint(contact_point)
+        self._start(ContactPoint(contact_point), config)
+        self._counts = [array("q", bytes(8 * self._k * slots)) for _, slots in config.layout]
+        self._hists = [self._no_hists() for _ in config.layout]
+
+    def _start(self, contact_point: ContactPoint, config: KpiConfig) -> None:
+        """Everything but the buckets, which the caller sets."""
+        self.contact_point = contact_point
         self.config = config
         self.hwm: int | None = None
         """High-water mark: the latest event time applied, epoch seconds."""
@@ -62,12 +70,13 @@ class ContactPointState:
         """Events ignored because they were older than the longest retention."""
         self.last_executive_at: int | None = None
         """Latest executive meeting (sales), epoch seconds, kept regardless of windows."""
-        self._k = len(spec.counters)
-        self._counts = [array("q", bytes(8 * self._k * slots)) for _, slots in config.layout]
-        self._hists: list[list[dict[int, dict[int, int]]]] = [
-            [{} for _ in spec.histograms] for _ in config.layout
-        ]
+        self._k = len(SPECS[contact_point].counters)
+        self._counts: list[array[int]]
+        self._hists: list[list[dict[int, dict[int, int]]]]
         """Per tier, per histogram: slot -> {bin: count}; only non-empty slots present."""
+
+    def _no_hists(self) -> list[dict[int, dict[int, int]]]:
+        return [{} for _ in SPECS[self.contact_point].histograms]
 
     def apply(self, event: Touchpoint, *, now: datetime | None = None) -> ApplyOutcome:
         """Add one event.
@@ -146,9 +155,7 @@ class ContactPointState:
         The window covers ``[end - length, end)`` where ``end`` is the end of the tier bucket
         containing ``as_of``: an event exactly at the window start is inside.
         """
-        tier = self.config.window_tiers[window]
-        granularity, slots = self.config.layout[tier]
-        width = int(self.config.windows[window].total_seconds()) // granularity
+        tier, granularity, slots, width = self.config.window_plan[window]
         k = self._k
         sums = [0] * k
         hists: list[dict[int, int]] = [{} for _ in self._hists[tier]]
@@ -157,18 +164,23 @@ class ContactPointState:
             first = max(last - width, newest - slots) + 1
             held = min(last, newest) - first + 1  # buckets in the window, at most ``slots``
             if held > 0:
-                start, counts = first % slots, self._counts[tier]
+                start, end = first % slots, first % slots + held
+                rows = self._rows(tier)
                 # The window's rows are one run of the ring, or two when it wraps around.
-                runs = [counts[start * k : min(start + held, slots) * k]]
-                if start + held > slots:
-                    runs.append(counts[: (start + held - slots) * k])
-                sums = [sum(sum(run[c::k]) for run in runs) for c in range(k)]
+                if end <= slots:
+                    sums = rows[start:end].sum(axis=0).tolist()
+                else:
+                    sums = (rows[start:].sum(axis=0) + rows[: end - slots].sum(axis=0)).tolist()
                 for merged, hist in zip(hists, self._hists[tier], strict=True):
                     for slot, bins in hist.items():
                         if (slot - start) % slots < held:
                             for bin_index, count in bins.items():
                                 merged[bin_index] = merged.get(bin_index, 0) + count
         return Totals(sums, hists, as_of, self.last_executive_at)
+
+    def _rows(self, tier: int) -> NDArray[np.int64]:
+        """The tier's counts as a ``slots x counters`` view (no copy)."""
+        return np.frombuffer(self._counts[tier], dtype=np.int64).reshape(-1, self._k)
 
     def next_change(self, *, as_of: int) -> int | None:
         """The earliest stream time after ``as_of`` at which the KPIs change with no new event:
@@ -179,17 +191,23 @@ class ContactPointState:
         if self.hwm is None:
             return None
         met = self.last_executive_at
-        k, earliest = self._k, None if met is None else next_day_step(as_of, met)
+        earliest = None if met is None else next_day_step(as_of, met)
         newest = self.hwm
-        for window, length in self.config.windows.items():
-            tier = self.config.window_tiers[window]
-            granularity, slots = self.config.layout[tier]
-            width = int(length.total_seconds()) // granularity
+        busy: dict[int, list[bool]] = {}
+        for tier, granularity, slots, width in self.config.window_plan.values():
             last, top = as_of // granularity, newest // granularity
-            counts, hists = self._counts[tier], self._hists[tier]
-            for index in range(max(last - width, top - slots) + 1, min(last, top) + 1):
-                slot = index % slots
-                if any(counts[slot * k : slot * k + k]) or any(slot in h for h in hists):
+            first, final = max(last - width, top - slots) + 1, min(last, top)
+            if first > final:
+                continue
+            if tier not in busy:  # per slot: whether any counter or histogram holds data
+                flags = self._rows(tier).any(axis=1).tolist()
+                for hist in self._hists[tier]:
+                    for slot in hist:
+                        flags[slot] = True
+                busy[tier] = flags
+            flags = busy[tier]
+            for index in range(first, final + 1):
+                if flags[index % slots]:
                     leaves = (index + width) * granularity
                     earliest = leaves if earliest is None else min(earliest, leaves)
                     break
@@ -226,7 +244,8 @@ class ContactPointState:
     def from_bytes(cls, data: bytes, *, config: KpiConfig) -> ContactPointState:
         """Rebuild a state; tiers no longer in ``config`` are dropped, new ones start empty."""
         parts = unpack(data)
-        state = cls(contact_point=parts.contact_point, config=config)
+        state = cls.__new__(cls)
+        state._start(parts.contact_point, config)
         if parts.counters != state._k:
             raise StateDecodeError(
                 f"{parts.contact_point} state has {parts.counters} counters, expected {state._k}"
@@ -234,8 +253,13 @@ class ContactPointState:
         state.hwm, state.too_late = parts.hwm, parts.too_late
         state.last_executive_at = parts.last_executive_at
         stored = {(g, n): i for i, (g, n, _) in enumerate(parts.tiers)}
-        for tier, layout in enumerate(config.layout):
-            if layout in stored:
-                state._counts[tier] = parts.tiers[stored[layout]][2]
-                state._hists[tier] = parts.hists[stored[layout]]
+        state._counts, state._hists = [], []
+        for granularity, slots in config.layout:
+            index = stored.get((granularity, slots))
+            if index is None:  # a tier new in ``config`` starts empty
+                state._counts.append(array("q", bytes(8 * state._k * slots)))
+                state._hists.append(state._no_hists())
+            else:
+                state._counts.append(parts.tiers[index][2])
+                state._hists.append(parts.hists[index])
         return state
