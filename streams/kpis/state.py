@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from array import array
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -57,8 +57,13 @@ class ContactPointState:
 
     def __init__(self, *, contact_point: ContactPoint, config: KpiConfig) -> None:
         self._start(ContactPoint(contact_point), config)
-        self._counts = [array("q", bytes(8 * self._k * slots)) for _, slots in config.layout]
-        self._hists = [self._no_hists() for _ in config.layout]
+        self._counts: list[array[int]] = [
+            array("q", bytes(8 * self._k * slots)) for _, slots in config.layout
+        ]
+        self._hists: list[list[dict[int, dict[int, int]]]] = [
+            self._no_hists() for _ in config.layout
+        ]
+        """Per tier, per histogram: slot -> {bin: count}; only non-empty slots present."""
 
     def _start(self, contact_point: ContactPoint, config: KpiConfig) -> None:
         """Everything but the buckets, which the caller sets."""
@@ -71,9 +76,6 @@ class ContactPointState:
         self.last_executive_at: int | None = None
         """Latest executive meeting (sales), epoch seconds, kept regardless of windows."""
         self._k = len(SPECS[contact_point].counters)
-        self._counts: list[array[int]]
-        self._hists: list[list[dict[int, dict[int, int]]]]
-        """Per tier, per histogram: slot -> {bin: count}; only non-empty slots present."""
 
     def _no_hists(self) -> list[dict[int, dict[int, int]]]:
         return [{} for _ in SPECS[self.contact_point].histograms]
@@ -200,11 +202,10 @@ class ContactPointState:
             if first > final:
                 continue
             if tier not in busy:  # per slot: whether any counter or histogram holds data
-                flags = self._rows(tier).any(axis=1).tolist()
+                busy[tier] = cast(list[bool], self._rows(tier).any(axis=1).tolist())
                 for hist in self._hists[tier]:
                     for slot in hist:
-                        flags[slot] = True
-                busy[tier] = flags
+                        busy[tier][slot] = True
             flags = busy[tier]
             for index in range(first, final + 1):
                 if flags[index % slots]:
