@@ -127,6 +127,25 @@ class _Computed(NamedTuple):
     counted: int
 
 
+class _Scored(NamedTuple):
+    """A key's experience scores (per window, in the configured order) as last computed, and
+    until when they hold: no new event since, and the stream time before ``until``."""
+
+    as_of: int
+    until: int | None
+    """When its windows next change by themselves (``None``: never, they are empty)."""
+    counted: int
+    scores: tuple[float | None, ...]
+
+    def hold_at(self, moment: int) -> bool:
+        return self.as_of <= moment and (self.until is None or moment < self.until)
+
+
+SCORE_MEMO_KEYS: Final = 20_000
+"""Keys whose last scores are kept for their accounts' health (oldest dropped first): a
+contact point with no news is not decoded and computed again for every health update."""
+
+
 class TouchpointProcessor:
     """Validates, enriches, rolls KPIs and evaluates alert rules, a batch at a time.
 
@@ -187,6 +206,8 @@ class TouchpointProcessor:
         self._flush_keys = kpi_flush_keys
         """Keys a batch or tick computes of a flush under way (0: the whole flush at once)."""
         self._cycle: list[_Touched] = []
+        self._scored: dict[_Touched, _Scored] = {}
+        """Keys' last scores, forgotten when the key counts an event (see :class:`_Scored`)."""
         """The keys of the flush under way still to compute, the next one last."""
         self._cycle_judged: set[_Touched] = set()
         self._cycle_started = False
@@ -214,6 +235,7 @@ class TouchpointProcessor:
             self._judged_lines, unjudged = judged  # judged again, record by record
             self._unjudged = defaultdict(set, unjudged)
             self._verdicts, self._judged_dirty = [], set(self._judged_lines)
+            self._scored.clear()  # it may hold scores of states the failed batch changed
             outcome = BatchOutcome()
             for record in records:
                 try:
@@ -298,6 +320,7 @@ class TouchpointProcessor:
         accounts have some) and their incident chains, and send again the KPI updates a crash
         may have kept from the broker."""
         owned = set(partitions)
+        self._scored.clear()
         delivered = {p: int(self._state.get(kpi_mark_key(p)) or -1) for p in owned}
         judged = {p: line[1] for p in owned if (line := self._judged_line(p)) is not None}
         loaded = 0
@@ -351,6 +374,7 @@ class TouchpointProcessor:
             self._recorded_marks.pop(partition, None)
         self._book.drain_changes()
         self._chains.forget(gone)
+        self._scored = {k: v for k, v in self._scored.items() if k.partition not in gone}
 
     def outbox(self, partitions: Iterable[int]) -> list[AlertRecord]:
         """The last alerts of ``partitions`` that may not have reached the broker before a
@@ -440,6 +464,7 @@ class TouchpointProcessor:
                 outcome.state_writes[partition][stream_key(partition)] = str(mark).encode()
         touched = {}
         for key, (state, counted, recent) in states.items():
+            self._scored.pop(key, None)
             outcome.state_writes[key.partition][
                 kpi_key(key.partition, key.account_id, key.contact_point)
             ] = encode_counted(counted, recent, state.to_bytes())
@@ -750,7 +775,7 @@ class TouchpointProcessor:
         # The account as it was at the stream time, whatever the order of its events.
         context = self._accounts.context(key.account_id, at=as_of)
         windows = self._windows(state, key.contact_point, as_of)
-        self._schedule(key, state, as_of)
+        self._remember(key, as_of, self._schedule(key, state, as_of), counted, windows)
         update = KpiUpdate(
             account_id=key.account_id,
             contact_point=key.contact_point,
@@ -796,11 +821,21 @@ class TouchpointProcessor:
                 self._flushed_stream[partition] = moment
         return held
 
-    def _schedule(self, key: _Touched, state: ContactPointState, as_of: datetime) -> None:
-        """Remember when the key's windows next change by themselves (data leaving them)."""
+    def _schedule(self, key: _Touched, state: ContactPointState, as_of: datetime) -> int | None:
+        """Remember when the key's windows next change by themselves (data leaving them), and
+        return it (``None``: never, with no new event)."""
         when = state.next_change(as_of=int(as_of.timestamp()))
         if when is not None:
             heapq.heappush(self._expiries[key.partition], (when, key.account_id, key.contact_point))
+        return when
+
+    def _remember(
+        self, key: _Touched, as_of: datetime, until: int | None, counted: int, windows: Windows
+    ) -> None:
+        if len(self._scored) >= SCORE_MEMO_KEYS and key not in self._scored:
+            del self._scored[next(iter(self._scored))]
+        scores = tuple(windows[window][EXPERIENCE_SCORE] for window in self._kpis.windows)
+        self._scored[key] = _Scored(int(as_of.timestamp()), until, counted, scores)
 
     def _expired(self, now: datetime) -> set[_Touched]:
         """Keys whose windows changed since their last update because time passed."""
@@ -834,24 +869,42 @@ class TouchpointProcessor:
         now: datetime,
         computed: MutableMapping[_Touched, _Computed],
     ) -> KpiUpdate:
-        """The account's experience score across its contact points, with the worst-of flag."""
-        per_contact_point: dict[ContactPoint, Windows] = {}
+        """The account's experience score across its contact points, with the worst-of flag.
+
+        A contact point not computed here takes its last scores when they still hold (no event
+        since, no data left a window), else its stored state is computed again.
+        """
+        scores: dict[ContactPoint, tuple[float | None, ...]] = {}
+        parts: list[tuple[datetime, int]] = []
+        windows_order = list(self._kpis.windows)
         for contact_point in ContactPoint:
             key = _Touched(partition, account_id, contact_point)
-            if key not in computed:
+            if key in computed:
+                part = computed[key]
+                scores[contact_point] = tuple(
+                    part.windows[window][EXPERIENCE_SCORE] for window in windows_order
+                )
+                parts.append((part.as_of, part.counted))
+                continue
+            as_of = self.stream_now(partition, now)
+            if as_of is None:
+                continue
+            memo = self._scored.get(key)
+            if memo is None or not memo.hold_at(int(as_of.timestamp())):
                 state, counted, _ = self._kpi_state(key)
-                as_of = self.stream_now(partition, now)
-                if state.hwm is None or as_of is None:
+                if state.hwm is None:
                     continue
                 own = self._windows(state, contact_point, as_of)
-                computed[key] = _Computed(as_of, own, counted)
-            per_contact_point[contact_point] = computed[key].windows
-        parts = [computed[_Touched(partition, account_id, cp)] for cp in per_contact_point]
-        as_of = max(part.as_of for part in parts)
+                self._remember(key, as_of, state.next_change(as_of=int(as_of.timestamp())),
+                               counted, own)  # fmt: skip
+                memo = self._scored[key]
+            scores[contact_point] = memo.scores
+            parts.append((as_of, memo.counted))
+        as_of = max(moment for moment, _ in parts)
         windows: Windows = {}
-        for window in self._kpis.windows:
-            scores = {cp: own[window][EXPERIENCE_SCORE] for cp, own in per_contact_point.items()}
-            score, poor = combine_scores(scores, self._kpis.score)
+        for index, window in enumerate(windows_order):
+            by_point = {cp: own_scores[index] for cp, own_scores in scores.items()}
+            score, poor = combine_scores(by_point, self._kpis.score)
             windows[window] = {EXPERIENCE_SCORE: score, WORST_OF_POOR: float(bool(poor))}
         return KpiUpdate(
             account_id=account_id,
@@ -861,7 +914,7 @@ class TouchpointProcessor:
             computed_at=now,
             windows=windows,
             window_bounds=self._bounds(as_of),
-            counted_offset=max(part.counted for part in parts),
+            counted_offset=max(counted for _, counted in parts),
         )
 
 
