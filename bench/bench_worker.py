@@ -197,6 +197,7 @@ def core_rate(config: SimulationConfig, messages: list[Message], worker: WorkerS
         simulated_accounts(config), state=state, kpi_interval=worker.kpi_interval_seconds,
         idle_advance=worker.idle_advance_seconds,
         kpi_stream_interval=worker.kpi_stream_interval_seconds,
+        kpi_state_cache=worker.kpi_state_cache_keys,
     )  # fmt: skip
     run = replay_core(processor, state, records, batch=worker.batch_size)
     print(

@@ -177,6 +177,11 @@ class WorkerSettings(BaseSettings):
     """A KPI flush computes at most this many account x contact point keys per batch or timer
     slice (about 0.5 ms each), so a flush of thousands of keys is spread over the batches
     instead of stalling the event loop; 0: a whole flush at once."""
+    kpi_state_cache_keys: int = Field(default=8192, ge=0)
+    """Decoded KPI states kept in memory for keys counted more than once (about 4-9 KiB
+    each, so the default holds at most about 60 MiB), used while the state table still holds
+    the bytes they were encoded to: a busy key is not decoded again at every batch. 0: every
+    state is decoded from the table each time."""
     kpi_judge_seconds: float = Field(default=0.0, ge=0)
     """KPI alert rules judge each partition's changed keys when its stream time enters a new
     step of this many seconds, on their states as they stood there: alert states then follow

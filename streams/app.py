@@ -172,6 +172,7 @@ def create_app(
         kpi_stream_interval=worker.kpi_stream_interval_seconds,
         kpi_flush_keys=worker.kpi_flush_keys,
         kpi_judge_step=worker.kpi_judge_seconds,
+        kpi_state_cache=worker.kpi_state_cache_keys,
     )
     exclusive = asyncio.Lock()  # a batch and the timer never interleave
 

@@ -33,6 +33,7 @@ from schemas.origins import Origin
 from streams.alerting import AlertBook, AlertRulesConfig, KpiSnapshot, bad_experience
 from streams.alerting.book import StreamClock
 from streams.alerting.chains import IncidentChains
+from streams.decoded import Decoded, DecodedStates
 from streams.enrichment import AccountDirectory
 from streams.kpis import ContactPointState, KpiConfig, score_contact_point
 from streams.kpis.score import combine_scores
@@ -167,6 +168,7 @@ class TouchpointProcessor:
         kpi_stream_interval: float = 0.0,
         kpi_flush_keys: int = 0,
         kpi_judge_step: float = 0.0,
+        kpi_state_cache: int = 0,
     ) -> None:
         self._accounts = accounts
         self._state = state
@@ -206,8 +208,10 @@ class TouchpointProcessor:
         self._flush_keys = kpi_flush_keys
         """Keys a batch or tick computes of a flush under way (0: the whole flush at once)."""
         self._cycle: list[_Touched] = []
+        self._decoded: DecodedStates[_Touched] = DecodedStates(kpi_state_cache)
+        """Decoded states of keys counted more than once (at most ``kpi_state_cache``), and
+        keys' last scores, forgotten when the key counts an event (see :class:`_Scored`)."""
         self._scored: dict[_Touched, _Scored] = {}
-        """Keys' last scores, forgotten when the key counts an event (see :class:`_Scored`)."""
         """The keys of the flush under way still to compute, the next one last."""
         self._cycle_judged: set[_Touched] = set()
         self._cycle_started = False
@@ -235,7 +239,7 @@ class TouchpointProcessor:
             self._judged_lines, unjudged = judged  # judged again, record by record
             self._unjudged = defaultdict(set, unjudged)
             self._verdicts, self._judged_dirty = [], set(self._judged_lines)
-            self._scored.clear()  # it may hold scores of states the failed batch changed
+            self._forget_decoded()  # it may hold states the failed batch changed
             outcome = BatchOutcome()
             for record in records:
                 try:
@@ -320,7 +324,7 @@ class TouchpointProcessor:
         accounts have some) and their incident chains, and send again the KPI updates a crash
         may have kept from the broker."""
         owned = set(partitions)
-        self._scored.clear()
+        self._forget_decoded()
         delivered = {p: int(self._state.get(kpi_mark_key(p)) or -1) for p in owned}
         judged = {p: line[1] for p in owned if (line := self._judged_line(p)) is not None}
         loaded = 0
@@ -375,6 +379,7 @@ class TouchpointProcessor:
         self._book.drain_changes()
         self._chains.forget(gone)
         self._scored = {k: v for k, v in self._scored.items() if k.partition not in gone}
+        self._decoded.retain(lambda key: key.partition not in gone)
 
     def outbox(self, partitions: Iterable[int]) -> list[AlertRecord]:
         """The last alerts of ``partitions`` that may not have reached the broker before a
@@ -391,6 +396,11 @@ class TouchpointProcessor:
                 for seq, account_id, value in box["alerts"]
             ]
         return records
+
+    def _forget_decoded(self) -> None:
+        """Drop every decoded state and score kept: the table is the truth again."""
+        self._decoded.clear()
+        self._scored.clear()
 
     # --- steps -----------------------------------------------------------------------------
     def _enrich(self, event: Touchpoint, now: datetime) -> EnrichedTouchpoint:
@@ -435,7 +445,7 @@ class TouchpointProcessor:
             for offset, item in items:
                 event = item.event
                 key = _Touched(partition, event.account_id, event.contact_point)
-                state, counted, recent = states.get(key) or self._kpi_state(key)
+                state, counted, recent = states.get(key) or self._kpi_state(key, owned=True)
                 fingerprint = event_fingerprint(event.event_id)
                 duplicate = offset <= counted or fingerprint in recent
                 if duplicate:
@@ -465,9 +475,11 @@ class TouchpointProcessor:
         touched = {}
         for key, (state, counted, recent) in states.items():
             self._scored.pop(key, None)
-            outcome.state_writes[key.partition][
-                kpi_key(key.partition, key.account_id, key.contact_point)
-            ] = encode_counted(counted, recent, state.to_bytes())
+            value = encode_counted(counted, recent, state.to_bytes())
+            name = kpi_key(key.partition, key.account_id, key.contact_point)
+            if name in self._state:  # counted before: likely again soon
+                self._decoded.keep(key, value, Decoded(state, counted, recent))
+            outcome.state_writes[key.partition][name] = value
             if key in changed:  # a key whose events all were too late has nothing new to say
                 touched[key] = _Rolled(state, counted)
         return touched
@@ -576,14 +588,18 @@ class TouchpointProcessor:
             return None
         return datetime.fromtimestamp(max(mark, self._clock_floor(now)), UTC)
 
-    def _kpi_state(self, key: _Touched) -> tuple[ContactPointState, int, list[int]]:
+    def _kpi_state(self, key: _Touched, *, owned: bool = False) -> Decoded:
         """The stored KPI state of ``key``, the offset of the last event it counted and the
-        fingerprints of its last event ids."""
+        fingerprints of its last event ids; ``owned``: for the caller to change."""
         raw = self._state.get(kpi_key(key.partition, key.account_id, key.contact_point))
         if raw is None:
-            return ContactPointState(contact_point=key.contact_point, config=self._kpis), -1, []
+            state = ContactPointState(contact_point=key.contact_point, config=self._kpis)
+            return Decoded(state, -1, [])
+        kept = self._decoded.take(key, raw) if owned else self._decoded.peek(key, raw)
+        if kept is not None:
+            return kept
         counted, recent, encoded = decode_counted(raw)
-        return ContactPointState.from_bytes(encoded, config=self._kpis), counted, recent
+        return Decoded(ContactPointState.from_bytes(encoded, config=self._kpis), counted, recent)
 
     def _windows(
         self, state: ContactPointState, contact_point: ContactPoint, as_of: datetime

@@ -128,7 +128,10 @@ def processor(
     idle_advance: float = 0.0,
     kpi_flush_keys: int = 0,
     kpi_judge_step: float = 0.0,
+    kpi_state_cache: int = 2,
 ) -> TouchpointProcessor:
+    """A processor as the worker builds it; it keeps a tiny cache of decoded states so every
+    test also runs through its hits, misses and evictions."""
     return TouchpointProcessor(
         accounts=accounts or directory(ACME, GLOBEX),
         state=state,
@@ -139,6 +142,7 @@ def processor(
         idle_advance=idle_advance,
         kpi_flush_keys=kpi_flush_keys,
         kpi_judge_step=kpi_judge_step,
+        kpi_state_cache=kpi_state_cache,
     )
 
 
