@@ -556,12 +556,15 @@ class TouchpointProcessor:
 
     def _alert_clock(self, now: datetime) -> StreamClock:
         """The stream time of each account's partition, where the alert lifecycle runs."""
-        at = now.timestamp()
+        at, floor = now.timestamp(), self._clock_floor(now)
+        moments: dict[int | None, float] = {None: at}
 
         def clock(account_id: str) -> float:
             partition = self._partition_of.get(account_id)
-            moment = None if partition is None else self.stream_now(partition, now)
-            return at if moment is None else moment.timestamp()
+            if partition not in moments:
+                mark = self._stream_time(partition) if partition is not None else None
+                moments[partition] = at if mark is None else float(max(mark, floor))
+            return moments[partition]
 
         return clock
 
