@@ -7,6 +7,7 @@ time. Loads and waits are bounded in count and time; processes started here are 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -220,6 +221,26 @@ def cpu_seconds(pid: int) -> float:
     """
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def listener_pid(port: int) -> int | None:
+    """The process listening on TCP ``port`` of this machine (e.g. the local broker), found by
+    its socket's inode in ``/proc/net/tcp*`` and the processes' descriptors; ``None`` if none
+    of ours."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{fields[9]}]")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if any(os.readlink(fd) in inodes for fd in (entry / "fd").iterdir()):
+                return int(entry.name)
+    return None
 
 
 def rss_mb(pid: int) -> float:

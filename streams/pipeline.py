@@ -151,8 +151,9 @@ class TouchpointProcessor:
     """Validates, enriches, rolls KPIs and evaluates alert rules, a batch at a time.
 
     ``state`` is the worker's state table (read here, written by the caller from
-    :attr:`BatchOutcome.state_writes`); decoded KPI states are never kept between batches, so
-    memory holds only the compact encoded form.
+    :attr:`BatchOutcome.state_writes`); the decoded states of at most ``kpi_state_cache`` keys
+    counted more than once are kept beside it (:mod:`streams.decoded`), the rest is held only
+    in its compact encoded form.
     """
 
     def __init__(
