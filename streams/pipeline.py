@@ -156,6 +156,9 @@ class TouchpointProcessor:
     in its compact encoded form.
     """
 
+    _scored: dict[_Touched, _Scored]
+    _last_bounds: tuple[datetime | None, dict[str, tuple[datetime, datetime]]]
+
     def __init__(
         self,
         *,
@@ -212,7 +215,7 @@ class TouchpointProcessor:
         self._decoded: DecodedStates[_Touched] = DecodedStates(kpi_state_cache)
         """Decoded states of keys counted more than once (at most ``kpi_state_cache``), and
         keys' last scores, forgotten when the key counts an event (see :class:`_Scored`)."""
-        self._scored: dict[_Touched, _Scored] = {}
+        self._forget_decoded()
         """The keys of the flush under way still to compute, the next one last."""
         self._cycle_judged: set[_Touched] = set()
         self._cycle_started = False
@@ -401,7 +404,8 @@ class TouchpointProcessor:
     def _forget_decoded(self) -> None:
         """Drop every decoded state and score kept: the table is the truth again."""
         self._decoded.clear()
-        self._scored.clear()
+        self._scored = {}
+        self._last_bounds = None, {}
 
     # --- steps -----------------------------------------------------------------------------
     def _enrich(self, event: Touchpoint, now: datetime) -> EnrichedTouchpoint:
@@ -875,12 +879,16 @@ class TouchpointProcessor:
         return _Rolled(state, counted)
 
     def _bounds(self, as_of: datetime) -> dict[str, tuple[datetime, datetime]]:
-        return {
-            window: (datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC))
-            for window, (start, end) in window_bounds(
-                self._kpis, as_of=int(as_of.timestamp())
-            ).items()
-        }
+        """Every window's ``[start, end)`` ending at ``as_of`` (the last answer is kept: the
+        keys of a partition share their stream time)."""
+        if self._last_bounds[0] != as_of:
+            self._last_bounds = as_of, {
+                window: (datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC))
+                for window, (start, end) in window_bounds(
+                    self._kpis, as_of=int(as_of.timestamp())
+                ).items()
+            }
+        return self._last_bounds[1]
 
     def _account_health(
         self,
