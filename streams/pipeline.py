@@ -108,8 +108,9 @@ class BatchOutcome:
         self.duplicates += other.duplicates
 
 
-@dataclass(frozen=True, slots=True)
-class _Touched:
+class _Touched(NamedTuple):
+    """An account x contact point key of a partition (a tuple: hashed and built in C)."""
+
     partition: int
     account_id: str
     contact_point: ContactPoint
