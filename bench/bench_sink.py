@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from kam.settings import ClickHouseSettings
@@ -79,16 +79,31 @@ def messages(rows: int) -> list[bytes]:
     ]
 
 
+class Clock(NamedTuple):
+    """Elapsed seconds and this process's CPU seconds (all threads: chdb's too)."""
+
+    wall: float
+    cpu: float
+
+
+def clock_since(started: Clock) -> Clock:
+    return Clock(time.perf_counter() - started.wall, time.process_time() - started.cpu)
+
+
+def clock_now() -> Clock:
+    return Clock(time.perf_counter(), time.process_time())
+
+
 def run_writer(
     store: ClickHouseBackend, values: list[bytes], *, batch: int, partitions: int
-) -> float:
-    """Seconds to write ``values`` through the sink's writer, as the sink's consumer loop does
+) -> Clock:
+    """Time to write ``values`` through the sink's writer, as the sink's consumer loop does
     (each message made a SourceMessage with its origin: source partition ``i % 8``)."""
     writer = ClickHouseWriter(
         backend=store, routes={TOPIC: "enriched"}, group_id="bench", max_rows=batch,
         max_seconds=3600,
     )  # fmt: skip
-    started = time.perf_counter()
+    started = clock_now()
     for index, value in enumerate(values):
         partition, offset = index % partitions, index // partitions
         message = SourceMessage(
@@ -100,7 +115,7 @@ def run_writer(
             writer.write(ready)
     for ready in writer.drain():
         writer.write(ready)
-    return time.perf_counter() - started
+    return clock_since(started)
 
 
 def stored_rows(store: ClickHouseBackend) -> list[list[object]]:
@@ -114,15 +129,15 @@ def stored_rows(store: ClickHouseBackend) -> list[list[object]]:
     return rows
 
 
-def run_bulk(store: ClickHouseBackend, rows: list[list[object]], *, columnar: bool) -> float:
+def run_bulk(store: ClickHouseBackend, rows: list[list[object]], *, columnar: bool) -> Clock:
     columns = COLUMNS["touchpoints"]
-    started = time.perf_counter()
+    started = clock_now()
     if columnar:
         data = [list(values) for values in zip(*rows, strict=True)]
         store.insert_columns("touchpoints", columns, data, dedup_token="bulk")
     else:
         store.insert("touchpoints", columns, rows, dedup_token="bulk")
-    return time.perf_counter() - started
+    return clock_since(started)
 
 
 def count(store: ClickHouseBackend, sql: str) -> int:
@@ -131,9 +146,10 @@ def count(store: ClickHouseBackend, sql: str) -> int:
 
 def bench_engine(
     name: str, open_db: Opener, values: list[bytes], *, batch: int, partitions: int, rounds: int
-) -> dict[str, float]:
-    """Best seconds of each path over ``rounds`` rounds, each on fresh databases."""
-    best: dict[str, float] = {}
+) -> dict[str, Clock]:
+    """Best wall and CPU seconds of each path over ``rounds`` rounds, each on fresh
+    databases."""
+    best: dict[str, Clock] = {}
     for round_ in range(rounds):
         stores = {path: open_db(f"bench_{path}_{os.getpid()}_{round_}") for path in PATHS}
         try:
@@ -157,7 +173,8 @@ def bench_engine(
                 store.command(f"DROP DATABASE IF EXISTS {quoted_identifier(store.database)}")
                 store.close()
         for path, value in seconds.items():
-            best[path] = min(best.get(path, value), value)
+            old = best.get(path, value)
+            best[path] = Clock(min(old.wall, value.wall), min(old.cpu, value.cpu))
     return best
 
 
@@ -247,7 +264,15 @@ def main() -> None:
                 version = probe.query("SELECT version()").rows[0][0]
             finally:
                 probe.close()
-            report(label, version, {path: args.rows / seconds for path, seconds in best.items()})
+            report(label, version, {path: args.rows / clock.wall for path, clock in best.items()})
+            if label == "chdb":  # in-process: the CPU time is the engine's too
+                cpu = {path: clock.cpu for path, clock in best.items()}
+                print(
+                    f"cpu seconds [chdb]: writer {cpu['writer']:.2f}, bulk {cpu['bulk']:.2f},"
+                    f" columnar bulk {cpu['columnar']:.2f}; CPU ratio writer/bulk"
+                    f" {cpu['bulk'] / cpu['writer']:.2f} (steadier than the wall-clock one on"
+                    " a shared machine)"
+                )
     print(f"after: {load()}")
 
 

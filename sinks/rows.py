@@ -169,28 +169,40 @@ class IngestColumns(NamedTuple):
 def touchpoint_ingest_columns(messages: Sequence[SourceMessage]) -> IngestColumns:
     """``touchpoints_ingest`` columns of a batch of enriched messages, built in one pass.
 
-    The sink's hot path: one UTF-8 decode per message and C-level transposition, no per-row
-    tuple or table lookup (a columnar insert then sends them as they are).
+    The sink's hot path: the batch transposed at C level and one UTF-8 decode per message, no
+    per-row tuple or table lookup (a columnar insert then sends the columns as they are). A
+    batch with a message that has no value or is not UTF-8 takes the per-message way.
     """
+    if not messages:
+        return IngestColumns([], [[] for _ in COLUMNS["touchpoints_ingest"]], [])
+    topics, partitions, offsets, values, times, _ = zip(*messages, strict=True)
+    try:
+        texts = [value.decode("utf-8") for value in values]
+    except (AttributeError, UnicodeDecodeError):  # None or not UTF-8: rare
+        return _ingest_columns_sorting(messages)
+    columns = [texts, list(times), list(topics), list(partitions), list(offsets)]
+    return IngestColumns(list(messages), columns, [])
+
+
+def _ingest_columns_sorting(messages: Sequence[SourceMessage]) -> IngestColumns:
+    """:func:`touchpoint_ingest_columns` of a batch with messages that cannot be sent."""
     kept: list[SourceMessage] = []
-    texts: list[str] = []
     failed: list[tuple[SourceMessage, Row]] = []
     for message in messages:
-        value = message.value
-        if value is not None:
-            try:
-                texts.append(value.decode("utf-8"))
-            except UnicodeDecodeError:
-                pass
-            else:
-                kept.append(message)
-                continue
-        failed.extend((message, row) for _, row in convert("enriched", message))
-    if not kept:
-        return IngestColumns([], [[] for _ in COLUMNS["touchpoints_ingest"]], failed)
-    topics, partitions, offsets, _, times, _ = zip(*kept, strict=True)
-    columns = [texts, list(times), list(topics), list(partitions), list(offsets)]
-    return IngestColumns(kept, columns, failed)
+        if isinstance(message.value, bytes) and _is_utf8(message.value):
+            kept.append(message)
+        else:
+            failed.extend((message, row) for _, row in convert("enriched", message))
+    found = touchpoint_ingest_columns(kept)
+    return IngestColumns(found.messages, found.columns, failed)
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def dead_letter_rows(doc: Mapping[str, Any], message: SourceMessage) -> dict[str, Row]:
