@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow as pa
 from chdb import session as chdb_session
 
 from sinks.backend import (
@@ -31,6 +33,33 @@ from sinks.exceptions import ClickHouseError, StoreLocked
 def encode_rows(rows: Sequence[Sequence[Any]]) -> bytes:
     """Rows as ``JSONCompactEachRow`` input (one orjson call; datetimes as ISO 8601)."""
     return orjson.dumps(rows)[1:-1] if rows else b""
+
+
+def encode_columns(columns: Sequence[str], data: Sequence[Sequence[Any]]) -> bytes | None:
+    """Columns as ``ArrowStream`` input (types inferred by pyarrow, each column in one C loop;
+    ClickHouse converts them to the table's types), or ``None`` when a column mixes values
+    Arrow cannot type together (the caller then sends the rows as JSON)."""
+    try:
+        arrays = [pa.array(values, type=_arrow_type(values)) for values in data]
+        batch = pa.record_batch(arrays, names=list(columns))
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return None
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batch.schema) as stream:
+        stream.write_batch(batch)
+    return bytes(sink.getvalue())
+
+
+_UTC_MICROS = pa.timestamp("us", tz="UTC")
+
+
+def _arrow_type(values: Sequence[Any]) -> Any:
+    """The Arrow type of a column of aware datetimes (given, it converts 3x faster than
+    inferred); ``None`` (inferred) for anything else."""
+    first = values[0] if values else None
+    if isinstance(first, datetime) and first.tzinfo is not None:
+        return _UTC_MICROS
+    return None
 
 
 class ChdbBackend:
@@ -105,17 +134,36 @@ class ChdbBackend:
         *,
         dedup_token: str | None,
     ) -> None:
-        if not rows:
+        if rows:
+            self._send(table, columns, encode_rows(rows), "JSONCompactEachRow", dedup_token)
+
+    def insert_columns(
+        self,
+        table: str,
+        columns: Sequence[str],
+        data: Sequence[Sequence[Any]],
+        *,
+        dedup_token: str | None,
+    ) -> None:
+        if not data or not data[0]:
             return
+        body = encode_columns(columns, data)
+        if body is None:
+            self.insert(table, columns, list(zip(*data, strict=True)), dedup_token=dedup_token)
+        else:
+            self._send(table, columns, body, "ArrowStream", dedup_token)
+
+    def _send(
+        self, table: str, columns: Sequence[str], body: bytes, fmt: str, dedup_token: str | None
+    ) -> None:
         settings = dict(INSERT_SETTINGS)
         if dedup_token is not None:
             settings["insert_deduplication_token"] = dedup_token
         target = quoted_identifier(f"{self._database}.{table}")
         names = ", ".join(quoted_identifier(column) for column in columns)
         statement = f"INSERT INTO {target} ({names}) {settings_clause(settings)}"
-        body = encode_rows(rows)
         try:
-            with self._lock, self._session.send_insert(statement, "JSONCompactEachRow") as inserter:
+            with self._lock, self._session.send_insert(statement, fmt) as inserter:
                 inserter.append(body)
                 inserter.finish()
         except RuntimeError as exc:

@@ -11,7 +11,7 @@ highest stored version of each origin stream goes to ``sink_origins``.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from schemas.origins import Version
@@ -19,7 +19,17 @@ from sinks import metrics
 from sinks.backend import ClickHouseBackend, sql_string
 from sinks.batching import Batch, BatchingSink, TopicPartition
 from sinks.dedup import OriginFilter
-from sinks.rows import COLUMNS, Row, SourceMessage, TopicKind, convert, rejected_row
+from sinks.exceptions import RowsRejected
+from sinks.rows import (
+    COLUMNS,
+    IngestColumns,
+    Row,
+    SourceMessage,
+    TopicKind,
+    convert,
+    rejected_row,
+    touchpoint_ingest_columns,
+)
 from sinks.splitting import isolate_rejected
 
 FAILED_EVENTS = "failed_events"
@@ -33,9 +43,9 @@ class Entry(NamedTuple):
     row: Row
 
 
-def rows_token(topic: str, partition: int, entries: Sequence[Entry]) -> str:
-    """``topic:partition:first-last`` over the offsets of these rows."""
-    return f"{topic}:{partition}:{entries[0].message.offset}-{entries[-1].message.offset}"
+def rows_token(topic: str, partition: int, messages: Sequence[SourceMessage]) -> str:
+    """``topic:partition:first-last`` over the offsets of the messages of these rows."""
+    return f"{topic}:{partition}:{messages[0].offset}-{messages[-1].offset}"
 
 
 def tables_of(kind: TopicKind, messages: Sequence[SourceMessage]) -> dict[str, list[Entry]]:
@@ -110,13 +120,16 @@ class ClickHouseWriter(BatchingSink[SourceMessage]):
         tp = TopicPartition(batch.topic, batch.partition)
         messages, highest = self._origins.new_messages(tp, batch.first_offset, batch.items)
         metrics.REPEATS_DROPPED.labels(topic=batch.topic).inc(len(batch.items) - len(messages))
-        tables = tables_of(self._routes[batch.topic], messages)
-        failed = tables.pop(FAILED_EVENTS, [])
-        for table, entries in tables.items():
-            failed.extend(
-                Entry(entry.message, rejected_row(entry.message, str(error)))
-                for entry, error in self._insert_isolating(batch, table, entries)
-            )
+        kind = self._routes[batch.topic]
+        if kind == "enriched":  # the bulk of the traffic: columnar, see touchpoint_ingest_columns
+            ingest = touchpoint_ingest_columns(messages)
+            failed = [Entry(message, row) for message, row in ingest.failed]
+            failed.extend(self._insert_ingest(batch, ingest))
+        else:
+            tables = tables_of(kind, messages)
+            failed = tables.pop(FAILED_EVENTS, [])
+            for table, entries in tables.items():
+                failed.extend(self._insert_rejecting(batch, table, entries))
         failed.sort(key=lambda entry: entry.message.offset)
         unstorable = self._insert_isolating(batch, FAILED_EVENTS, failed)
         if unstorable:
@@ -134,28 +147,59 @@ class ClickHouseWriter(BatchingSink[SourceMessage]):
         self._origins.stored(tp, batch.last_offset, highest)
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
 
+    def _insert_ingest(self, batch: Batch[SourceMessage], ingest: IngestColumns) -> list[Entry]:
+        """Insert the batch's ``touchpoints_ingest`` columns in one columnar insert; when
+        ClickHouse refuses it, the same rows go the row way (isolated by bisection, the same
+        first token), so a refused row is kept exactly as before. ``failed_events`` rows of
+        the refused ones are returned."""
+        if not ingest.messages:
+            return []
+        table = "touchpoints_ingest"
+        token = rows_token(batch.topic, batch.partition, ingest.messages)
+        try:
+            self._counted(table, len(ingest.messages), lambda: self._backend.insert_columns(
+                table, COLUMNS[table], ingest.columns, dedup_token=token
+            ))  # fmt: skip
+        except RowsRejected:
+            rows = zip(ingest.messages, zip(*ingest.columns, strict=True), strict=True)
+            return self._insert_rejecting(batch, table, [Entry(*pair) for pair in rows])
+        return []
+
+    def _insert_rejecting(
+        self, batch: Batch[SourceMessage], table: str, entries: Sequence[Entry]
+    ) -> list[Entry]:
+        """Insert rows into ``table``; ``failed_events`` rows of those ClickHouse refused."""
+        return [
+            Entry(entry.message, rejected_row(entry.message, str(error)))
+            for entry, error in self._insert_isolating(batch, table, entries)
+        ]
+
     def _insert_isolating(
         self, batch: Batch[SourceMessage], table: str, entries: Sequence[Entry]
     ) -> list[tuple[Entry, Exception]]:
         columns = COLUMNS[table]
 
         def insert(part: Sequence[Entry]) -> None:
-            try:
-                self._backend.insert(
-                    table,
-                    columns,
-                    [entry.row for entry in part],
-                    dedup_token=rows_token(batch.topic, batch.partition, part),
-                )
-            except Exception as exc:
-                metrics.INSERT_ERRORS.labels(table=table, error=type(exc).__name__).inc()
-                raise
-            metrics.ROWS_WRITTEN.labels(table=table).inc(len(part))
+            self._counted(table, len(part), lambda: self._backend.insert(
+                table,
+                columns,
+                [entry.row for entry in part],
+                dedup_token=rows_token(batch.topic, batch.partition, [e.message for e in part]),
+            ))  # fmt: skip
 
         rejected = isolate_rejected(entries, insert)
         if rejected:
             metrics.ROWS_REJECTED.labels(table=table).inc(len(rejected))
         return list(rejected)
+
+    @staticmethod
+    def _counted(table: str, rows: int, insert: Callable[[], None]) -> None:
+        try:
+            insert()
+        except Exception as exc:
+            metrics.INSERT_ERRORS.labels(table=table, error=type(exc).__name__).inc()
+            raise
+        metrics.ROWS_WRITTEN.labels(table=table).inc(rows)
 
 
 def _range(batch: Batch[SourceMessage]) -> tuple[int, int]:

@@ -49,7 +49,7 @@ class ServerBackend:
     def __init__(self, *, settings: ClickHouseSettings) -> None:
         self._database = settings.database
         self._lock = threading.Lock()
-        self._contexts: dict[tuple[str, tuple[str, ...]], InsertContext] = {}
+        self._contexts: dict[tuple[str, tuple[str, ...], bool], InsertContext] = {}
         try:
             self._client: Client = clickhouse_connect.get_client(
                 host=settings.host,
@@ -91,11 +91,14 @@ class ServerBackend:
         except DriverError as exc:
             raise _wrap(exc, insert=False) from exc
 
-    def _context(self, table: str, columns: Sequence[str]) -> InsertContext:
-        key = (table, tuple(columns))
+    def _context(self, table: str, columns: Sequence[str], *, by_column: bool) -> InsertContext:
+        key = (table, tuple(columns), by_column)
         if key not in self._contexts:
             self._contexts[key] = self._client.create_insert_context(
-                table=table, column_names=list(columns), settings=dict(INSERT_SETTINGS)
+                table=table,
+                column_names=list(columns),
+                settings=dict(INSERT_SETTINGS),
+                column_oriented=by_column,
             )
         return self._contexts[key]
 
@@ -107,15 +110,39 @@ class ServerBackend:
         *,
         dedup_token: str | None,
     ) -> None:
-        if not rows:
+        self._insert(table, columns, rows, dedup_token=dedup_token, by_column=False)
+
+    def insert_columns(
+        self,
+        table: str,
+        columns: Sequence[str],
+        data: Sequence[Sequence[Any]],
+        *,
+        dedup_token: str | None,
+    ) -> None:
+        """Sent column-oriented: clickhouse-connect writes its Native format from the columns
+        without pivoting rows."""
+        if data and data[0]:
+            self._insert(table, columns, data, dedup_token=dedup_token, by_column=True)
+
+    def _insert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        data: Sequence[Sequence[Any]],
+        *,
+        dedup_token: str | None,
+        by_column: bool,
+    ) -> None:
+        if not data:
             return
         try:
             with self._lock:
-                context = self._context(table, columns)
+                context = self._context(table, columns, by_column=by_column)
                 context.settings.pop("insert_deduplication_token", None)
                 if dedup_token is not None:
                     context.settings["insert_deduplication_token"] = dedup_token
-                context.data = rows
+                context.data = data
                 try:
                     self._client.insert(context=context)
                 finally:

@@ -215,12 +215,21 @@ class Outage:
         self._healthy = healthy_inserts
         self._failing = failing_inserts
 
-    def insert(self, table: str, columns: Any, rows: Any, *, dedup_token: str | None) -> None:
+    def _fail_some(self) -> None:
         self.calls += 1
         if self._healthy < self.calls <= self._healthy + self._failing:
             self.failures += 1
             raise ClickHouseUnavailable("ClickHouse down for maintenance", code=210, retry_after=0)
+
+    def insert(self, table: str, columns: Any, rows: Any, *, dedup_token: str | None) -> None:
+        self._fail_some()
         self.inner.insert(table, columns, rows, dedup_token=dedup_token)
+
+    def insert_columns(
+        self, table: str, columns: Any, data: Any, *, dedup_token: str | None
+    ) -> None:
+        self._fail_some()
+        self.inner.insert_columns(table, columns, data, dedup_token=dedup_token)
 
     def command(self, sql: str) -> None:
         self.inner.command(sql)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from schemas.origins import Origin, source_origin
 from sinks.batching import Batch, Cut, TopicPartition
 from sinks.chdb_backend import ChdbBackend
 from sinks.clickhouse_writer import ClickHouseWriter
+from sinks.exceptions import RowsRejected
+from sinks.migrate import apply_migrations
 from sinks.rows import SourceMessage
 from tests.unit.sinks.samples import alert_json, dead_letter_json, enriched_json, message
 
@@ -192,3 +197,42 @@ def test_a_crash_between_rows_and_versions_stores_the_batch_once(chdb_store: Chd
     chdb_store.command("TRUNCATE TABLE sink_origins")  # as if the process died before them
     writer_on(chdb_store).write(batch)  # the restarted sink reads the same batch again
     assert chdb_store.query("SELECT count() FROM touchpoints").rows == [[3]]
+
+
+class RowsOnly(ChdbBackend):
+    """chdb refusing every columnar insert: the writer then sends the same rows row by row."""
+
+    refused = 0
+
+    def insert_columns(
+        self, table: str, columns: Sequence[str], data: Sequence[Sequence[Any]], **kw: Any
+    ) -> None:
+        self.refused += 1
+        raise RowsRejected("refused for this test")
+
+
+def test_columnar_and_row_inserts_store_the_same_tables(chdb_store: ChdbBackend) -> None:
+    values: list[bytes | None] = [enriched_json(f"ev-{i}", bad=i % 3 == 0) for i in range(8)]
+    values[1], values[2], values[3] = b"not json", None, b"\xff\xfe"
+    values[5] = enriched_json("ev-5", tier="platinum")
+    batch = batch_of("enr", values, first=20)  # type: ignore[arg-type]
+    writer_on(chdb_store).write(batch)
+    rows_only = RowsOnly(path=chdb_store.path, database="rows_only")
+    try:
+        apply_migrations(rows_only)
+        writer_on(rows_only).write(batch)
+        writer_on(rows_only).write(batch)  # retried: stored once on this path too
+        assert rows_only.refused == 2
+        for table in ("touchpoints", "failed_events", "touchpoints_daily"):
+            sql = f"SELECT * FROM {table} ORDER BY tuple(*)"
+            assert chdb_store.query(sql).rows == rows_only.query(sql).rows, table
+        assert rows_only.query("SELECT count() FROM sink_batches").rows == [[1]]
+    finally:
+        rows_only.close()
+    assert chdb_store.query("SELECT count() FROM touchpoints").rows == [[4]]
+    assert chdb_store.query(
+        "SELECT failure_type, source_offset FROM failed_events ORDER BY source_offset"
+    ).rows == [
+        ["sink_undecodable", 21], ["sink_undecodable", 22], ["sink_undecodable", 23],
+        ["sink_rejected", 25],
+    ]  # fmt: skip
