@@ -177,6 +177,18 @@ class WorkerSettings(BaseSettings):
     """A KPI flush computes at most this many account x contact point keys per batch or timer
     slice (about 0.5 ms each), so a flush of thousands of keys is spread over the batches
     instead of stalling the event loop; 0: a whole flush at once."""
+    kpi_flush_seconds: float = Field(default=0.02, ge=0)
+    """A KPI flush slice also ends after this many seconds of computing (whichever limit of
+    the two comes first, an account's keys still together): a key costs 0.5 ms on a quiet
+    core and several times that on a busy one, so a key count alone does not bound the stall.
+    0: no time limit."""
+    batch_slice_events: int = Field(default=100, ge=0)
+    """A batch is processed this many events at a time, the event loop served between two
+    slices (its state still written once and before its outputs); 0: a whole batch at once."""
+    gc_freeze: bool = True
+    """Move the objects alive once the worker has started and recovered its state out of the
+    garbage collector's reach (``gc.freeze``): a full collection then no longer walks the
+    100k+ objects of the code and the loaded state, a 70-270 ms pause of the event loop."""
     kpi_judge_seconds: float = Field(default=0.0, ge=0)
     """KPI alert rules judge each partition's changed keys when its stream time enters a new
     step of this many seconds, on their states as they stood there: alert states then follow

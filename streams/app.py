@@ -13,6 +13,7 @@ by origin, so every output is stored once (see :mod:`streams.state`).
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import logging
 import os
@@ -39,8 +40,8 @@ from streams.enrichment import AccountDirectory, add_version
 from streams.kpis import KpiConfig
 from streams.loop_lag import probe_loop_lag
 from streams.outputs import OutputProducer, OutputRecord, Refused
-from streams.pipeline import AlertRecord, BatchOutcome, TouchpointProcessor
-from streams.tables import batch_table
+from streams.pipeline import AlertRecord, BatchOutcome, TouchpointProcessor, combined
+from streams.tables import BatchTable, batch_table
 from streams.validation import SourceRecord, ValidationPolicy
 
 log = logging.getLogger(__name__)
@@ -172,6 +173,7 @@ def create_app(
         kpi_stream_interval=worker.kpi_stream_interval_seconds,
         kpi_flush_keys=worker.kpi_flush_keys,
         kpi_judge_step=worker.kpi_judge_seconds,
+        kpi_flush_seconds=worker.kpi_flush_seconds,
     )
     exclusive = asyncio.Lock()  # a batch and the timer never interleave
 
@@ -196,7 +198,10 @@ def create_app(
 
     async def _handle(events: Sequence[EventT[Any]]) -> None:
         async with exclusive:
-            await _emit(processor.process(_source_records(events), now=_utcnow()))
+            outcome, records = await _process_in_slices(
+                processor, state, topics, events, worker.batch_slice_events
+            )
+            await _write(output, state, topics, outcome, records)
 
     @app.timer(worker.tick_seconds)  # type: ignore[untyped-decorator]  # faust's timer() returns a bare Callable
     async def tick() -> None:
@@ -217,6 +222,7 @@ def create_app(
             tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topics.touchpoints
         }
         log.info("loaded the alert states of %d accounts", processor.load(owned))
+        _freeze_heap(worker)
         outbox = processor.outbox(owned)
         await _send(output, topics, [_alert_record(topics, alert) for alert in outbox])
         log.info("sent the %d alerts of the outboxes again", len(outbox))
@@ -232,10 +238,8 @@ def create_app(
         metrics.ASSIGNED_PARTITIONS.set(sum(tp.topic == topics.touchpoints for tp in assigned))
 
     async def _emit(outcome: BatchOutcome) -> None:
-        changelog = state.apply(outcome.state_writes)
-        await _patiently(output.write_changelog(changelog), "the state changelog")
-        await _send(output, topics, _records(topics, outcome))  # after the state is durable
-        _count(outcome)
+        state.stage(outcome.state_writes)
+        await _write(output, state, topics, outcome, _records(topics, outcome))
 
     return app
 
@@ -253,6 +257,55 @@ async def _tick_through_the_flush(
         if not processor.flushing:
             return
         await asyncio.sleep(0)
+
+
+async def _write(
+    output: OutputProducer,
+    state: BatchTable,
+    topics: TopicSettings,
+    outcome: BatchOutcome,
+    records: list[OutputRecord],
+) -> None:
+    """Make the state of ``outcome`` (staged in ``state``) durable, then send its records."""
+    changelog = state.changelog(outcome.state_writes)
+    await _patiently(output.write_changelog(changelog), "the state changelog")
+    await _send(output, topics, records)  # after the state is durable
+    _count(outcome)
+
+
+async def _process_in_slices(
+    processor: TouchpointProcessor,
+    state: BatchTable,
+    topics: TopicSettings,
+    events: Sequence[EventT[Any]],
+    size: int,
+) -> tuple[BatchOutcome, list[OutputRecord]]:
+    """A batch's outcome and output records, processed ``size`` events at a time with the
+    event loop served in between, so a large batch stalls the loop no longer than a slice.
+
+    Each slice's state is staged in the table for the next slice to read; the caller makes the
+    combined state durable (one changelog record per key, in the order one batch would write
+    them) before it sends any of the records, as for a batch processed at once."""
+    slices: list[tuple[BatchOutcome, list[OutputRecord]]] = []
+    for part in _slices(events, size):
+        if slices:
+            await asyncio.sleep(0)
+        piece = processor.process(_source_records(part), now=_utcnow())
+        state.stage(piece.state_writes)
+        slices.append((piece, _records(topics, piece)))
+    outcome = slices[0][0] if len(slices) == 1 else combined(piece for piece, _ in slices)
+    return outcome, [record for _, records in slices for record in records]
+
+
+def _freeze_heap(worker: WorkerSettings) -> None:
+    """With ``KAM_WORKER_GC_FREEZE``: collect, then move every object still alive (the code,
+    the recovered state) to the collector's permanent generation, which no full collection
+    walks again: those otherwise pause the event loop for tens to hundreds of ms each time
+    the heap has grown by a quarter."""
+    if worker.gc_freeze:
+        gc.collect()
+        gc.freeze()
+        log.info("%d objects moved out of the garbage collector's reach", gc.get_freeze_count())
 
 
 async def _patiently(work: Coroutine[Any, Any, None], what: str, every: float = 5.0) -> None:
@@ -387,6 +440,13 @@ def _count(outcome: BatchOutcome) -> None:
     metrics.EVENTS_REPLAYED.inc(outcome.replayed)
     metrics.EVENTS_TOO_LATE.inc(outcome.too_late)
     metrics.EVENTS_DUPLICATE.inc(outcome.duplicates)
+
+
+def _slices(events: Sequence[EventT[Any]], size: int) -> list[Sequence[EventT[Any]]]:
+    """``events`` in consecutive slices of at most ``size`` (0: one slice)."""
+    if not size or len(events) <= size:
+        return [events]
+    return [events[start : start + size] for start in range(0, len(events), size)]
 
 
 def _source_records(events: Sequence[EventT[Any]]) -> list[SourceRecord]:

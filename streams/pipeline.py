@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import heapq
 import logging
+import math
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, NamedTuple
@@ -100,7 +101,10 @@ class BatchOutcome:
         self.alert_records += other.alert_records
         self.kpi_updates += other.kpi_updates
         for partition, writes in other.state_writes.items():
-            self.state_writes[partition].update(writes)
+            mine = self.state_writes[partition]
+            for key, value in writes.items():  # a key written again goes to its new place
+                mine.pop(key, None)
+                mine[key] = value
         self.replayed += other.replayed
         self.too_late += other.too_late
         self.duplicates += other.duplicates
@@ -147,6 +151,8 @@ class TouchpointProcessor:
         kpi_stream_interval: float = 0.0,
         kpi_flush_keys: int = 0,
         kpi_judge_step: float = 0.0,
+        kpi_flush_seconds: float = 0.0,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._accounts = accounts
         self._state = state
@@ -185,6 +191,10 @@ class TouchpointProcessor:
         self._flushed = False
         self._flush_keys = kpi_flush_keys
         """Keys a batch or tick computes of a flush under way (0: the whole flush at once)."""
+        self._flush_seconds = kpi_flush_seconds
+        """Seconds a batch or tick computes of a flush under way, at most (0: no time limit):
+        the slice ends at whichever of the two limits comes first."""
+        self._clock = clock
         self._cycle: list[_Touched] = []
         """The keys of the flush under way still to compute, the next one last."""
         self._cycle_judged: set[_Touched] = set()
@@ -719,6 +729,7 @@ class TouchpointProcessor:
         snapshots: list[KpiSnapshot] = []
         computed: dict[_Touched, _Computed] = {}
         taken = 0
+        spent = _Budget(self._flush_keys, self._flush_seconds, self._clock)
         while self._cycle:
             key = self._cycle.pop()
             taken += 1
@@ -727,8 +738,7 @@ class TouchpointProcessor:
                 computed[key], update, judged = flushed
                 updates.append(update)
                 snapshots += judged
-            budget_spent = self._flush_keys and taken >= self._flush_keys
-            if budget_spent and (not self._cycle or self._cycle[-1].account_id != key.account_id):
+            if spent(taken) and (not self._cycle or self._cycle[-1].account_id != key.account_id):
                 break
         for partition, account_id in sorted({(k.partition, k.account_id) for k in computed}):
             updates.append(self._account_health(partition, account_id, now, computed))
@@ -885,6 +895,29 @@ def _snapshots(
 
 
 _DECISIONS: Final = frozenset({"judged", "alerts", "chain", "outbox"})
+
+
+class _Budget:
+    """Whether a KPI flush slice has used its budget: ``keys`` keys or ``seconds`` of
+    ``clock`` since it began, whichever comes first (0: that limit is off)."""
+
+    def __init__(self, keys: int, seconds: float, clock: Callable[[], float]) -> None:
+        self._keys = keys
+        self._until = clock() + seconds if seconds else math.inf
+        self._clock = clock
+
+    def __call__(self, taken: int) -> bool:
+        return bool(self._keys and taken >= self._keys) or self._clock() >= self._until
+
+
+def combined(outcomes: Iterable[BatchOutcome]) -> BatchOutcome:
+    """One outcome of a batch processed in slices (``outcomes`` in their order): its state
+    writes ordered as :meth:`TouchpointProcessor.process` orders one slice's."""
+    outcome = BatchOutcome()
+    for part in outcomes:
+        outcome.extend(part)
+    _decisions_first(outcome)
+    return outcome
 
 
 def _decisions_first(outcome: BatchOutcome) -> None:
