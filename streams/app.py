@@ -8,6 +8,11 @@ the batch. A crash before (1) completes sent nothing; a crash after it replays e
 state already counts: they are sent again, with the same origins, and the alerts of the
 outbox are sent again by the partition's next owner. Consumers drop what they already stored
 by origin, so every output is stored once (see :mod:`streams.state`).
+
+A large batch is processed ``KAM_WORKER_BATCH_SLICE_EVENTS`` events at a time with the event
+loop served between slices (:func:`_process_in_slices`), and the objects alive once the state
+is recovered are frozen out of the garbage collector's reach (:func:`_freeze_heap`): no loop
+turn of the worker then runs for much longer than a slice (docs/benchmarks.md, the stalls).
 """
 
 from __future__ import annotations
