@@ -51,6 +51,8 @@ from streams.validation import SourceRecord, ValidationPolicy
 
 log = logging.getLogger(__name__)
 EXIT_UNACKNOWLEDGED = 75  # EX_TEMPFAIL: restart me
+YIELD_SECONDS = 1e-6
+"""How long a batch processed in slices sleeps between two (uvloop rounds it to 0 ms)."""
 RAW_VALUES: dict[str, Any] = {"key_type": str, "value_type": bytes}
 """Tables keyed by text (JSON) with raw bytes values (Faust picks the codecs from the types):
 the pure core decodes only what a batch touches."""
@@ -214,7 +216,7 @@ def create_app(
         await _to_the_end(_tick())
 
     async def _tick() -> None:
-        await _tick_through_the_flush(processor, exclusive, _emit)
+        await _tick_through_the_flush(processor, exclusive, _emit, rest=worker.kpi_flush_rest)
 
     @app.task  # type: ignore[untyped-decorator]  # faust's task() returns a bare Callable
     async def probe_event_loop() -> None:
@@ -253,15 +255,25 @@ async def _tick_through_the_flush(
     processor: TouchpointProcessor,
     exclusive: asyncio.Lock,
     emit: Callable[[BatchOutcome], Awaitable[None]],
+    *,
+    rest: float = 0.0,
+    clock: Callable[[], float] = time.perf_counter,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> None:
     """One timer tick, then the rest of a long KPI flush a slice at a time, with the batches
-    that come meanwhile in between."""
+    that come meanwhile in between.
+
+    After each slice the flush rests ``rest`` times as long as the slice held the worker
+    (computing it, then writing its state and updates): back to back, the slices would take
+    most of the event loop, Faust's consumer would hand the batches only a few events each,
+    and the input would queue up for the whole flush."""
     while True:
+        began = clock()
         async with exclusive:
             await emit(processor.tick(now=_utcnow()))
         if not processor.flushing:
             return
-        await asyncio.sleep(0)
+        await sleep((clock() - began) * rest)
 
 
 async def _write(
@@ -294,7 +306,7 @@ async def _process_in_slices(
     slices: list[tuple[BatchOutcome, list[OutputRecord]]] = []
     for part in _slices(events, size):
         if slices:
-            await asyncio.sleep(0)
+            await _serve_the_loop()
         piece = processor.process(_source_records(part), now=_utcnow())
         state.stage(piece.state_writes)
         slices.append((piece, _records(topics, piece)))
@@ -302,11 +314,25 @@ async def _process_in_slices(
     return outcome, [record for _, records in slices for record in records]
 
 
+async def _serve_the_loop() -> None:
+    """Let the callbacks that are ready or due run before this task goes on.
+
+    ``sleep(0)`` is not enough: it puts this task back in the ready queue at once, ahead of
+    the wake-ups of the timers (the loop-lag probe, Faust's timers) and I/O the loop finds
+    due on its next turn, so the next slice would run before them. As a timer of its own,
+    due at once, this task wakes up after every timer that came due before it, in both
+    asyncio's loop and uvloop."""
+    await asyncio.sleep(YIELD_SECONDS)
+
+
 def _freeze_heap(worker: WorkerSettings) -> None:
     """With ``KAM_WORKER_GC_FREEZE``: collect, then move every object still alive (the code,
     the recovered state) to the collector's permanent generation, which no full collection
     walks again: those otherwise pause the event loop for tens to hundreds of ms each time
-    the heap has grown by a quarter."""
+    the heap has grown by a quarter. ``KAM_WORKER_GC_YOUNG_THRESHOLD`` lets a batch's objects
+    die young instead of reaching the oldest generation, whose growth starts a full one."""
+    if worker.gc_young_threshold:
+        gc.set_threshold(worker.gc_young_threshold, *gc.get_threshold()[1:])
     if worker.gc_freeze:
         gc.collect()
         gc.freeze()

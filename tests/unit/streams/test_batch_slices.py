@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from itertools import islice
 from types import SimpleNamespace
@@ -17,12 +18,14 @@ from typing import Any, cast
 
 import faust
 import pytest
+import uvloop
 from faust.types import EventT
 
 from kam.settings import TopicSettings
 from producers.simulator import SimulationConfig, simulate_messages, simulated_accounts
 from streams import app
 from streams.outputs import OutputRecord
+from streams.pipeline import BatchOutcome, TouchpointProcessor
 from streams.replay import apply_state, offline_processor
 from streams.tables import BatchTable, batch_table
 from streams.validation import SourceRecord
@@ -87,23 +90,81 @@ def test_a_batch_in_slices_is_its_slices_as_batches_staged_once(table: BatchTabl
         assert list(outcome.state_writes[partition])[-1] == f"{partition}/offset"
 
 
-@pytest.mark.parametrize(("size", "turns"), [(100, 2), (250, 0), (0, 0)])
-def test_the_loop_is_served_between_two_slices(
-    table: BatchTable, size: int, turns: int
+@pytest.mark.parametrize("loop", [asyncio.new_event_loop, uvloop.new_event_loop])
+@pytest.mark.parametrize(("size", "slices"), [(100, 3), (250, 1), (0, 1)])
+def test_a_timer_due_during_a_slice_runs_before_the_next_slice(
+    table: BatchTable,
+    monkeypatch: pytest.MonkeyPatch,
+    size: int,
+    slices: int,
+    loop: Callable[[], asyncio.AbstractEventLoop],
 ) -> None:
+    """A timer 1 us away (the loop-lag probe, Faust's timers) is due when a slice ends: it
+    runs before the next slice, not after the whole batch."""
     processor = offline_processor(simulated_accounts(CONFIG), state=table, kpi_interval=0.0)
-    served: list[int] = []
+    order: list[str] = []
+    process = processor.process
 
-    async def batch_beside_another_task() -> None:
-        async def other() -> None:
+    def noted(records: Sequence[SourceRecord], *, now: datetime) -> BatchOutcome:
+        order.append("slice")
+        return process(records, now=now)
+
+    monkeypatch.setattr(processor, "process", noted)
+
+    async def batch_beside_a_timer() -> None:
+        async def timer() -> None:
             while True:
-                served.append(1)
-                await asyncio.sleep(0)
+                await asyncio.sleep(1e-6)
+                order.append("timer")
 
-        beside = asyncio.ensure_future(other())
-        await asyncio.sleep(0)  # it runs once before the batch starts
+        beside = asyncio.ensure_future(timer())
+        await asyncio.sleep(0)  # the timer task starts: it sleeps, due during the first slice
         await app._process_in_slices(processor, table, TOPICS, events(source_records(250)), size)
         beside.cancel()
 
-    asyncio.run(batch_beside_another_task())
-    assert len(served) == 1 + turns
+    with asyncio.Runner(loop_factory=loop) as runner:
+        runner.run(batch_beside_a_timer())
+    slice_runs = "".join("s" if step == "slice" else "t" for step in order).split("t")
+    assert order.count("slice") == slices
+    assert all(len(run) <= 1 for run in slice_runs)
+
+
+class Flush:
+    """A processor whose KPI flush has ``slices`` slices left, each costing 2 s of ``clock``."""
+
+    def __init__(self, slices: int, clock: list[float]) -> None:
+        self.left = slices
+        self.clock = clock
+
+    @property
+    def flushing(self) -> bool:
+        return self.left > 0
+
+    def tick(self, *, now: datetime) -> BatchOutcome:
+        self.left -= 1
+        self.clock[0] += 2.0
+        return BatchOutcome()
+
+
+@pytest.mark.parametrize(("rest", "rests"), [(1.0, [3.0, 3.0]), (0.0, [0.0, 0.0])])
+def test_the_timer_rests_between_two_slices_of_a_flush(rest: float, rests: list[float]) -> None:
+    """Each slice holds the worker 3 s (2 s computing, 1 s writing): the flush then rests
+    ``rest`` times that before the next, and not after its last slice."""
+    clock = [0.0]
+    flush = Flush(3, clock)
+    emitted: list[BatchOutcome] = []
+    slept: list[float] = []
+
+    async def emit(outcome: BatchOutcome) -> None:
+        clock[0] += 1.0
+        emitted.append(outcome)
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += seconds
+
+    asyncio.run(app._tick_through_the_flush(
+        cast(TouchpointProcessor, flush), asyncio.Lock(), emit, rest=rest,
+        clock=lambda: clock[0], sleep=sleep,
+    ))  # fmt: skip
+    assert (len(emitted), slept, flush.flushing) == (3, rests, False)
