@@ -68,6 +68,10 @@ def parse_args() -> argparse.Namespace:
         help="latency: also at half the worker's full-path rate measured in this run",
     )  # fmt: skip
     parser.add_argument(
+        "--latency-workers", type=int, default=os.cpu_count() or 1,
+        help="latency: also at --rate with this many workers of one group (1: off)",
+    )  # fmt: skip
+    parser.add_argument(
         "--scaleout-events", type=int, default=20_000, help="scaleout: touchpoints"
     )
     parser.add_argument(
@@ -137,6 +141,15 @@ def main() -> int:
             capacity = [r.measured for r in results if r.metric == bench_worker.FULL_PATH]
             if args.half_capacity and capacity:
                 low_rates.append(round(capacity[0] / 2))
+            if args.latency_workers > 1:
+                attempt(
+                    "latency",
+                    lambda: bench_latency.run(
+                        bootstrap=bootstrap, workdir=workdir, rate=args.rate,
+                        seconds=args.seconds, bad_fraction=args.bad_fraction,
+                        workers=args.latency_workers,
+                    ),
+                )  # fmt: skip
             for low_rate in low_rates:
                 attempt(
                     "latency",

@@ -8,6 +8,10 @@ event = LogAppendTime of the first alert record listing its event id (the alerts
 with broker timestamps) minus the CreateTime of its source record, read at delivery.
 
     .venv/bin/python -m bench.bench_latency [--rate 5000] [--seconds 10] [--bad-fraction 0.02]
+        [--workers 1]
+
+With ``--workers N`` the load goes to N workers of one group sharing the 4 partitions (the
+longest stall is the largest of any of them).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -26,6 +31,7 @@ from typing import Any
 import orjson
 from confluent_kafka import KafkaError, Message
 
+from bench.bench_scaleout import group_of
 from bench.common import (
     BenchError,
     Pipeline,
@@ -35,12 +41,10 @@ from bench.common import (
     check_alive,
     format_table,
     kafka_producer,
-    load_accounts,
     new_pipeline,
     peak_of,
     produce_all,
     produce_one,
-    running,
     wait_until,
 )
 from kam.localkafka import local_kafka
@@ -148,7 +152,7 @@ def publish_paced(
 
 def alert_latencies(
     pipeline: Pipeline,
-    worker: ServiceProcess,
+    workers: list[ServiceProcess],
     sent_at: dict[str, int],
     *,
     expected: int,
@@ -156,7 +160,7 @@ def alert_latencies(
 ) -> list[float]:
     """Milliseconds from each measured source record to the first alert listing its event id.
 
-    Reads until every measured event has an alert, or the worker has consumed ``expected``
+    Reads until every measured event has an alert, or the workers have consumed ``expected``
     events and no new alert came for a few seconds, or ``timeout`` passed.
     """
     consumer = assigned_consumer(pipeline.kafka, pipeline.topics.alerts)
@@ -173,11 +177,12 @@ def alert_latencies(
                 for event_id in orjson.loads(message.value() or b"")["event_ids"]:
                     if event_id in sent_at and event_id not in latencies:
                         latencies[event_id] = appended - sent_at[event_id]
-            check_alive(worker)
+            for worker in workers:
+                check_alive(worker)
             if batch:
                 quiet_since = time.monotonic()
             elif time.monotonic() - quiet_since > QUIET_SECONDS and (
-                worker.metric("kam_worker_events_consumed_total") >= expected
+                sum(w.metric("kam_worker_events_consumed_total") for w in workers) >= expected
             ):
                 break
     finally:
@@ -198,43 +203,48 @@ def run(
     rate: float = 5_000,
     seconds: float = 10,
     bad_fraction: float = 0.02,
+    workers: int = 1,
 ) -> list[Result]:
-    """Warm a worker up, publish the paced load and measure each bad event's first alert."""
+    """Warm ``workers`` workers of one group up, publish the paced load and measure each bad
+    event's first alert."""
     load = build_load(rate=rate, seconds=seconds, bad_fraction=bad_fraction)
     pipeline = new_pipeline(
-        bootstrap=bootstrap, workdir=workdir, label="latency",
+        bootstrap=bootstrap, workdir=workdir, label=f"latency-{workers}",
         topic_config={"alerts": {"message.timestamp.type": "LogAppendTime"}},
     )  # fmt: skip
-    with running(pipeline.worker()) as worker:
-        load_accounts(pipeline, worker, load.accounts)
+    with ExitStack() as stack:
+        group = group_of(pipeline, workers, load.accounts, stack)
         produce_all(kafka_producer(pipeline.kafka), pipeline.topics.touchpoints, load.warmup)
         enriched = TopicSize(kafka=pipeline.kafka, topic=pipeline.topics.enriched)
         try:
             wait_until(
                 lambda: enriched.records() >= len(load.warmup), timeout=120,
-                what="the warm-up events", alive=[worker], interval=0.25,
+                what="the warm-up events", alive=group, interval=0.25,
             )  # fmt: skip
         finally:
             enriched.close()
         time.sleep(2 * LOOP_LAG_MAX_WINDOW_SECONDS)  # the warm-up's stalls leave the gauge
-        with peak_of(worker, LOOP_LAG_MAX) as stall:
-            publication = publish_paced(pipeline, load.records, rate)
-            expected = len(load.warmup) + len(load.records)
-            latencies = alert_latencies(
-                pipeline, worker, publication.sent_at, expected=expected,
-                timeout=120 + len(load.records) / 250,
-            )  # fmt: skip
+        stalls = [stack.enter_context(peak_of(worker, LOOP_LAG_MAX)) for worker in group]
+        publication = publish_paced(pipeline, load.records, rate)
+        expected = len(load.warmup) + len(load.records)
+        latencies = alert_latencies(
+            pipeline, group, publication.sent_at, expected=expected,
+            timeout=120 + len(load.records) / 250,
+        )  # fmt: skip
+        stack.close()  # stops the samplers (their last sample) before the workers
+    stall = max(peak.value for peak in stalls)
     measured = len(publication.sent_at)
     if not latencies:
         raise BenchError(f"no alert for any of {measured} bad events")
     print(
-        f"latency: {len(load.records)} events at {publication.rate:,.0f}/s, {measured} bad, "
-        f"{len(latencies)} alerted; mean {statistics.fmean(latencies):,.0f} ms; longest "
-        f"event-loop stall {stall.value * 1000:,.0f} ms ({stall.samples} samples)",
+        f"latency: {len(load.records)} events at {publication.rate:,.0f}/s, {workers} "
+        f"worker(s), {measured} bad, {len(latencies)} alerted; mean "
+        f"{statistics.fmean(latencies):,.0f} ms; longest event-loop stall {stall * 1000:,.0f} ms "
+        f"({sum(peak.samples for peak in stalls)} samples)",
         flush=True,
     )
     quantiles = {"p50": 0.50, "p95": 0.95, "p99": 0.99, "max": 1.0}
-    at = f"@{rate:,.0f}/s"
+    at = f"@{rate:,.0f}/s" + (f", {workers} workers" if workers > 1 else "")
     return [
         Result(
             metric=f"input rate achieved {at} (events/s)", measured=publication.rate, unit="/s",
@@ -253,7 +263,7 @@ def run(
             for name, q in quantiles.items()
         ],
         Result(
-            metric=f"longest event-loop stall {at} (ms)", measured=stall.value * 1000, unit="ms",
+            metric=f"longest event-loop stall {at} (ms)", measured=stall * 1000, unit="ms",
             target=STALL_TARGET_MS, direction="at_most", compare="value",
         ),
     ]  # fmt: skip
@@ -264,11 +274,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=5_000)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--bad-fraction", type=float, default=0.02)
+    parser.add_argument("--workers", type=int, default=1, help="workers of one group")
     args = parser.parse_args()
     with local_kafka() as bootstrap, tempfile.TemporaryDirectory(prefix="kam-bench-") as tmp:
         results = run(
             bootstrap=bootstrap, workdir=Path(tmp), rate=args.rate, seconds=args.seconds,
-            bad_fraction=args.bad_fraction,
+            bad_fraction=args.bad_fraction, workers=args.workers,
         )  # fmt: skip
     print(format_table(results))
 

@@ -182,6 +182,26 @@ class WorkerSettings(BaseSettings):
     each, so the default holds at most about 60 MiB), used while the state table still holds
     the bytes they were encoded to: a busy key is not decoded again at every batch. 0: every
     state is decoded from the table each time."""
+    kpi_flush_seconds: float = Field(default=0.02, ge=0)
+    """A KPI flush slice also ends after this many seconds of computing (whichever limit of
+    the two comes first, an account's keys still together): a key costs 0.5 ms on a quiet
+    core and several times that on a busy one, so a key count alone does not bound the stall.
+    0: no time limit."""
+    kpi_flush_rest: float = Field(default=1.0, ge=0)
+    """Between two timer slices of a KPI flush, the worker rests this many times as long as
+    the last slice took, so the consumer and the batches get the loop; 1: a flush takes at
+    most half the worker's time. 0: slices back to back."""
+    batch_slice_events: int = Field(default=100, ge=0)
+    """A batch is processed this many events at a time, the event loop served between two
+    slices (its state still written once and before its outputs); 0: a whole batch at once."""
+    gc_freeze: bool = True
+    """Move the objects alive once the worker has started and recovered its state out of the
+    garbage collector's reach (``gc.freeze``): a full collection then no longer walks the
+    100k+ objects of the code and the loaded state, a 70-270 ms pause of the event loop."""
+    gc_young_threshold: int = Field(default=20_000, ge=0)
+    """Allocations between two collections of the youngest generation (Python's default 700):
+    a batch's short-lived objects then die before one, instead of surviving into the oldest
+    generation and starting full collections every few seconds under load. 0: Python's own."""
     kpi_judge_seconds: float = Field(default=0.0, ge=0)
     """KPI alert rules judge each partition's changed keys when its stream time enters a new
     step of this many seconds, on their states as they stood there: alert states then follow

@@ -8,11 +8,17 @@ the batch. A crash before (1) completes sent nothing; a crash after it replays e
 state already counts: they are sent again, with the same origins, and the alerts of the
 outbox are sent again by the partition's next owner. Consumers drop what they already stored
 by origin, so every output is stored once (see :mod:`streams.state`).
+
+A large batch is processed ``KAM_WORKER_BATCH_SLICE_EVENTS`` events at a time with the event
+loop served between slices (:func:`_process_in_slices`), and the objects alive once the state
+is recovered are frozen out of the garbage collector's reach (:func:`_freeze_heap`): no loop
+turn of the worker then runs for much longer than a slice (docs/benchmarks.md, the stalls).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import logging
 import os
@@ -39,12 +45,14 @@ from streams.enrichment import AccountDirectory, add_version
 from streams.kpis import KpiConfig
 from streams.loop_lag import probe_loop_lag
 from streams.outputs import OutputProducer, OutputRecord, Refused
-from streams.pipeline import AlertRecord, BatchOutcome, TouchpointProcessor
-from streams.tables import batch_table
+from streams.pipeline import AlertRecord, BatchOutcome, TouchpointProcessor, combined
+from streams.tables import BatchTable, batch_table
 from streams.validation import SourceRecord, ValidationPolicy
 
 log = logging.getLogger(__name__)
 EXIT_UNACKNOWLEDGED = 75  # EX_TEMPFAIL: restart me
+YIELD_SECONDS = 1e-6
+"""How long a batch processed in slices sleeps between two (uvloop rounds it to 0 ms)."""
 RAW_VALUES: dict[str, Any] = {"key_type": str, "value_type": bytes}
 """Tables keyed by text (JSON) with raw bytes values (Faust picks the codecs from the types):
 the pure core decodes only what a batch touches."""
@@ -173,6 +181,7 @@ def create_app(
         kpi_flush_keys=worker.kpi_flush_keys,
         kpi_judge_step=worker.kpi_judge_seconds,
         kpi_state_cache=worker.kpi_state_cache_keys,
+        kpi_flush_seconds=worker.kpi_flush_seconds,
     )
     exclusive = asyncio.Lock()  # a batch and the timer never interleave
 
@@ -197,7 +206,10 @@ def create_app(
 
     async def _handle(events: Sequence[EventT[Any]]) -> None:
         async with exclusive:
-            await _emit(processor.process(_source_records(events), now=_utcnow()))
+            outcome, records = await _process_in_slices(
+                processor, state, topics, events, worker.batch_slice_events
+            )
+            await _write(output, state, topics, outcome, records)
 
     @app.timer(worker.tick_seconds)  # type: ignore[untyped-decorator]  # faust's timer() returns a bare Callable
     async def tick() -> None:
@@ -205,7 +217,7 @@ def create_app(
         await _to_the_end(_tick())
 
     async def _tick() -> None:
-        await _tick_through_the_flush(processor, exclusive, _emit)
+        await _tick_through_the_flush(processor, exclusive, _emit, rest=worker.kpi_flush_rest)
 
     @app.task  # type: ignore[untyped-decorator]  # faust's task() returns a bare Callable
     async def probe_event_loop() -> None:
@@ -218,6 +230,7 @@ def create_app(
             tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topics.touchpoints
         }
         log.info("loaded the alert states of %d accounts", processor.load(owned))
+        _freeze_heap(worker)
         outbox = processor.outbox(owned)
         await _send(output, topics, [_alert_record(topics, alert) for alert in outbox])
         log.info("sent the %d alerts of the outboxes again", len(outbox))
@@ -233,10 +246,8 @@ def create_app(
         metrics.ASSIGNED_PARTITIONS.set(sum(tp.topic == topics.touchpoints for tp in assigned))
 
     async def _emit(outcome: BatchOutcome) -> None:
-        changelog = state.apply(outcome.state_writes)
-        await _patiently(output.write_changelog(changelog), "the state changelog")
-        await _send(output, topics, _records(topics, outcome))  # after the state is durable
-        _count(outcome)
+        state.stage(outcome.state_writes)
+        await _write(output, state, topics, outcome, _records(topics, outcome))
 
     return app
 
@@ -245,15 +256,88 @@ async def _tick_through_the_flush(
     processor: TouchpointProcessor,
     exclusive: asyncio.Lock,
     emit: Callable[[BatchOutcome], Awaitable[None]],
+    *,
+    rest: float = 0.0,
+    clock: Callable[[], float] = time.perf_counter,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> None:
     """One timer tick, then the rest of a long KPI flush a slice at a time, with the batches
-    that come meanwhile in between."""
+    that come meanwhile in between.
+
+    After each slice the flush rests ``rest`` times as long as the slice held the worker
+    (computing it, then writing its state and updates): back to back, the slices would take
+    most of the event loop, Faust's consumer would hand the batches only a few events each,
+    and the input would queue up for the whole flush."""
     while True:
+        began = clock()
         async with exclusive:
             await emit(processor.tick(now=_utcnow()))
         if not processor.flushing:
             return
-        await asyncio.sleep(0)
+        await sleep((clock() - began) * rest)
+
+
+async def _write(
+    output: OutputProducer,
+    state: BatchTable,
+    topics: TopicSettings,
+    outcome: BatchOutcome,
+    records: list[OutputRecord],
+) -> None:
+    """Make the state of ``outcome`` (staged in ``state``) durable, then send its records."""
+    changelog = state.changelog(outcome.state_writes)
+    await _patiently(output.write_changelog(changelog), "the state changelog")
+    await _send(output, topics, records)  # after the state is durable
+    _count(outcome)
+
+
+async def _process_in_slices(
+    processor: TouchpointProcessor,
+    state: BatchTable,
+    topics: TopicSettings,
+    events: Sequence[EventT[Any]],
+    size: int,
+) -> tuple[BatchOutcome, list[OutputRecord]]:
+    """A batch's outcome and output records, processed ``size`` events at a time with the
+    event loop served in between, so a large batch stalls the loop no longer than a slice.
+
+    Each slice's state is staged in the table for the next slice to read; the caller makes the
+    combined state durable (one changelog record per key, in the order one batch would write
+    them) before it sends any of the records, as for a batch processed at once."""
+    slices: list[tuple[BatchOutcome, list[OutputRecord]]] = []
+    for part in _slices(events, size):
+        if slices:
+            await _serve_the_loop()
+        piece = processor.process(_source_records(part), now=_utcnow())
+        state.stage(piece.state_writes)
+        slices.append((piece, _records(topics, piece)))
+    outcome = slices[0][0] if len(slices) == 1 else combined(piece for piece, _ in slices)
+    return outcome, [record for _, records in slices for record in records]
+
+
+async def _serve_the_loop() -> None:
+    """Let the callbacks that are ready or due run before this task goes on.
+
+    ``sleep(0)`` is not enough: it puts this task back in the ready queue at once, ahead of
+    the wake-ups of the timers (the loop-lag probe, Faust's timers) and I/O the loop finds
+    due on its next turn, so the next slice would run before them. As a timer of its own,
+    due at once, this task wakes up after every timer that came due before it, in both
+    asyncio's loop and uvloop."""
+    await asyncio.sleep(YIELD_SECONDS)
+
+
+def _freeze_heap(worker: WorkerSettings) -> None:
+    """With ``KAM_WORKER_GC_FREEZE``: collect, then move every object still alive (the code,
+    the recovered state) to the collector's permanent generation, which no full collection
+    walks again: those otherwise pause the event loop for tens to hundreds of ms each time
+    the heap has grown by a quarter. ``KAM_WORKER_GC_YOUNG_THRESHOLD`` lets a batch's objects
+    die young instead of reaching the oldest generation, whose growth starts a full one."""
+    if worker.gc_young_threshold:
+        gc.set_threshold(worker.gc_young_threshold, *gc.get_threshold()[1:])
+    if worker.gc_freeze:
+        gc.collect()
+        gc.freeze()
+        log.info("%d objects moved out of the garbage collector's reach", gc.get_freeze_count())
 
 
 async def _patiently(work: Coroutine[Any, Any, None], what: str, every: float = 5.0) -> None:
@@ -388,6 +472,13 @@ def _count(outcome: BatchOutcome) -> None:
     metrics.EVENTS_REPLAYED.inc(outcome.replayed)
     metrics.EVENTS_TOO_LATE.inc(outcome.too_late)
     metrics.EVENTS_DUPLICATE.inc(outcome.duplicates)
+
+
+def _slices(events: Sequence[EventT[Any]], size: int) -> list[Sequence[EventT[Any]]]:
+    """``events`` in consecutive slices of at most ``size`` (0: one slice)."""
+    if not size or len(events) <= size:
+        return [events]
+    return [events[start : start + size] for start in range(0, len(events), size)]
 
 
 def _source_records(events: Sequence[EventT[Any]]) -> list[SourceRecord]:

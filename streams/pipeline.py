@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import heapq
 import logging
+import math
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, NamedTuple
@@ -102,7 +103,10 @@ class BatchOutcome:
         self.alert_records += other.alert_records
         self.kpi_updates += other.kpi_updates
         for partition, writes in other.state_writes.items():
-            self.state_writes[partition].update(writes)
+            mine = self.state_writes[partition]
+            for key, value in writes.items():  # a key written again goes to its new place
+                mine.pop(key, None)
+                mine[key] = value
         self.replayed += other.replayed
         self.too_late += other.too_late
         self.duplicates += other.duplicates
@@ -174,6 +178,8 @@ class TouchpointProcessor:
         kpi_flush_keys: int = 0,
         kpi_judge_step: float = 0.0,
         kpi_state_cache: int = 0,
+        kpi_flush_seconds: float = 0.0,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._accounts = accounts
         self._state = state
@@ -186,7 +192,7 @@ class TouchpointProcessor:
         self._idle_advance = idle_advance
         """Seconds the stream time may lag the clock while a partition is quiet (0: never
         advanced by the clock, stream time is event time only)."""
-        self._stream: dict[int, int] = {}
+        self._stream: dict[int, int] = {}  # per partition: the latest event time seen, epoch s
         self._kpi_stream_interval = kpi_stream_interval
         """Stream seconds between two KPI updates of a partition's keys while its stream time
         moves (0: no such limit); bounds the updates of a backfill by its span, not its size."""
@@ -196,7 +202,6 @@ class TouchpointProcessor:
         self._expiries: dict[int, list[tuple[int, str, ContactPoint]]] = defaultdict(list)
         """Per partition, a heap of (stream time, account, contact point): when data leaves a
         window of a key, so its KPIs change with no new event and are sent again."""
-        """Per partition: the latest event time seen (epoch seconds), stored under its key."""
         self._next_kpi_flush = float("-inf")
         self._kpi_pending: set[_Touched] = set()
         self._kpi_resend: set[_Touched] = set()
@@ -212,12 +217,16 @@ class TouchpointProcessor:
         self._flushed = False
         self._flush_keys = kpi_flush_keys
         """Keys a batch or tick computes of a flush under way (0: the whole flush at once)."""
+        # Seconds a batch or tick computes of a flush under way, at most (0: no time limit):
+        # the slice ends at whichever of the two limits comes first.
+        self._flush_seconds = kpi_flush_seconds
+        self._clock = clock
         self._cycle: list[_Touched] = []
-        self._decoded: DecodedStates[_Touched] = DecodedStates(kpi_state_cache)
-        """Decoded states of keys counted more than once (at most ``kpi_state_cache``), and
-        keys' last scores, forgotten when the key counts an event (see :class:`_Scored`)."""
-        self._forget_decoded()
         """The keys of the flush under way still to compute, the next one last."""
+        # Decoded states of keys counted more than once (at most ``kpi_state_cache``), and
+        # keys' last scores, forgotten when the key counts an event (see :class:`_Scored`).
+        self._decoded: DecodedStates[_Touched] = DecodedStates(kpi_state_cache)
+        self._forget_decoded()
         self._cycle_judged: set[_Touched] = set()
         self._cycle_started = False
         self._cycle_marks: dict[int, int] | None = None
@@ -770,6 +779,7 @@ class TouchpointProcessor:
         snapshots: list[KpiSnapshot] = []
         computed: dict[_Touched, _Computed] = {}
         taken = 0
+        spent = _Budget(self._flush_keys, self._flush_seconds, self._clock)
         while self._cycle:
             key = self._cycle.pop()
             taken += 1
@@ -778,8 +788,7 @@ class TouchpointProcessor:
                 computed[key], update, judged = flushed
                 updates.append(update)
                 snapshots += judged
-            budget_spent = self._flush_keys and taken >= self._flush_keys
-            if budget_spent and (not self._cycle or self._cycle[-1].account_id != key.account_id):
+            if spent(taken) and (not self._cycle or self._cycle[-1].account_id != key.account_id):
                 break
         for partition, account_id in sorted({(k.partition, k.account_id) for k in computed}):
             updates.append(self._account_health(partition, account_id, now, computed))
@@ -965,6 +974,29 @@ def _snapshots(
 
 
 _DECISIONS: Final = frozenset({"judged", "alerts", "chain", "outbox"})
+
+
+class _Budget:
+    """Whether a KPI flush slice has used its budget: ``keys`` keys or ``seconds`` of
+    ``clock`` since it began, whichever comes first (0: that limit is off)."""
+
+    def __init__(self, keys: int, seconds: float, clock: Callable[[], float]) -> None:
+        self._keys = keys
+        self._until = clock() + seconds if seconds else math.inf
+        self._clock = clock
+
+    def __call__(self, taken: int) -> bool:
+        return bool(self._keys and taken >= self._keys) or self._clock() >= self._until
+
+
+def combined(outcomes: Iterable[BatchOutcome]) -> BatchOutcome:
+    """One outcome of a batch processed in slices (``outcomes`` in their order): its state
+    writes ordered as :meth:`TouchpointProcessor.process` orders one slice's."""
+    outcome = BatchOutcome()
+    for part in outcomes:
+        outcome.extend(part)
+    _decisions_first(outcome)
+    return outcome
 
 
 def _decisions_first(outcome: BatchOutcome) -> None:

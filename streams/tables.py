@@ -38,17 +38,28 @@ class BatchTable(faust.Table[str, bytes]):
     def apply(self, writes: Mapping[int, Mapping[str, bytes | None]]) -> list[ChangelogRecord]:
         """Apply ``writes`` (per changelog partition: key -> value, ``None`` deletes) to the
         table and return their changelog records, one per key, in the order given."""
-        topic = self.changelog_topic
-        name = topic.get_topic_name()
-        serializer = self.key_serializer
+        self.stage(writes)
+        return self.changelog(writes)
+
+    def stage(self, writes: Mapping[int, Mapping[str, bytes | None]]) -> None:
+        """Apply ``writes`` to the table's store only: their changelog records come later,
+        from :meth:`changelog` (a batch processed in slices, each reading the last one's)."""
         store = self.data
-        records: list[ChangelogRecord] = []
-        for partition, changes in writes.items():
+        for changes in writes.values():
             for key, value in changes.items():
                 if value is None:
                     store.pop(key, None)
                 else:
                     store[key] = value
+
+    def changelog(self, writes: Mapping[int, Mapping[str, bytes | None]]) -> list[ChangelogRecord]:
+        """The changelog records of ``writes``, one per key, in the order given."""
+        topic = self.changelog_topic
+        name = topic.get_topic_name()
+        serializer = self.key_serializer
+        records: list[ChangelogRecord] = []
+        for partition, changes in writes.items():
+            for key, value in changes.items():
                 raw_key, _ = topic.prepare_key(key, serializer, None)
                 assert isinstance(raw_key, bytes)  # a str key through the json codec
                 records.append(ChangelogRecord(name, partition, raw_key, value))

@@ -1028,3 +1028,70 @@ def test_a_batch_stores_its_alert_decisions_before_its_kpi_states_and_watermark(
     decisions = [kind for kind in kinds if kind in ("alerts", "outbox", "judged")]
     assert kinds[: len(decisions)] == decisions and {"alerts", "outbox"} <= set(decisions)
     assert kinds[-1] == "offset" and "kpi" in kinds[len(decisions) :]
+
+
+def test_a_kpi_flush_slice_also_ends_after_its_time_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each key costs one second of a fake clock: a 1.5 s budget ends a slice after two keys
+    (an account's keys still together), whatever the key budget."""
+    monkeypatch.setattr(pipeline, "time", SimpleNamespace(monotonic=lambda: 100.0))
+    ticks = iter(range(1000))
+    state: dict[str, bytes] = {}
+    worker = TouchpointProcessor(
+        accounts=directory(ACME, GLOBEX), state=state, policy=ValidationPolicy(),
+        kpis=KpiConfig(), alert_rules=RULES, kpi_interval=10.0, kpi_flush_keys=50,
+        kpi_flush_seconds=1.5, clock=lambda: float(next(ticks)),
+    )  # fmt: skip
+    outcome = worker.process(records(many_keys()), now=NOW)
+    apply(state, outcome)
+    slices = [names(outcome.kpi_updates)]
+    while worker.flushing:
+        tick = worker.tick(now=NOW)
+        apply(state, tick)
+        slices.append(names(tick.kpi_updates))
+    assert [len([n for n in s if not n.endswith("/overall")]) for s in slices] == [2, 2, 3]
+    assert slices[2] == [
+        "account-5/support", "acme/logistics", "acme/support", "account-5/overall", "acme/overall"
+    ]  # fmt: skip
+
+
+def sliced_batch() -> list[bytes]:
+    at = NOW - timedelta(hours=1)
+    return [
+        delivery("e1", at=at, hours_late=24),
+        csat("e2", "globex", 1, at=at),
+        delivery("e3", at=at + timedelta(minutes=1), hours_late=30),
+        csat("e4", "acme", 2, at=at + timedelta(minutes=2)),
+        csat("e5", "globex", 5, at=at + timedelta(minutes=3)),
+    ]
+
+
+def test_the_slices_of_a_batch_combine_to_one_outcome_each_key_written_once() -> None:
+    """Slices of two, each reading the state the one before staged (as the worker processes a
+    large batch): their combined outcome holds every output in order and writes each key once,
+    its last value, in the order one pass writes a batch: decisions first, watermark last."""
+    state: dict[str, bytes] = {}
+    worker = processor(state)
+    pieces: list[BatchOutcome] = []
+    for first in range(0, 5, 2):
+        part = records(sliced_batch()[first : first + 2], first_offset=first)
+        pieces.append(piece := worker.process(part, now=NOW))
+        apply(state, piece)
+    combined = pipeline.combined(pieces)
+    assert [i.event.event_id for i in combined.enriched] == ["e1", "e2", "e3", "e4", "e5"]
+    assert combined.enriched_sources == [(TOPIC, P, offset) for offset in range(5)]
+    assert combined.alerts == [a for piece in pieces for a in piece.alerts]
+    seqs = [origin.version[0] for _, origin, _ in combined.alert_records]
+    assert seqs == list(range(1, len(combined.alerts) + 1)) and len(seqs) >= 4
+    rewritten = set(pieces[0].state_writes[P]) & set(pieces[2].state_writes[P])
+    assert {offset_key(P), outbox_key(P)} <= rewritten
+    from_combined: dict[str, bytes] = {}
+    apply(from_combined, combined)
+    assert from_combined == state
+    written = list(combined.state_writes[P])
+    assert written[-1] == offset_key(P) and int(state[offset_key(P)]) == 4
+    kinds = [parse_key(key)[1] for key in written]
+    decisions = [n for n, kind in enumerate(kinds) if kind in {"alerts", "outbox", "chain"}]
+    assert decisions == list(range(len(decisions)))
+    assert {"alerts", "outbox"} <= set(kinds)

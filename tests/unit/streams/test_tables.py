@@ -54,3 +54,18 @@ def test_keys_are_serialized_as_faust_serializes_its_own_writes(
     ).message  # fmt: skip
     [record] = table.apply({0: {key: b"v"}})
     assert (record.key, record.value) == (faust_sent.key, faust_sent.value)
+
+
+def test_staged_writes_reach_the_store_now_and_the_changelog_later(table: BatchTable) -> None:
+    """A batch in slices: each slice's writes are staged for the next to read, the changelog
+    records of the combined writes come once at the end (what ``apply`` returns at once)."""
+    table.stage({0: {"0/offset": b"1", "0/outbox": b"{}"}})
+    table.stage({0: {"0/offset": b"2", "0/outbox": None}})
+    assert dict(table) == {"0/offset": b"2"}
+    combined = {0: {"0/offset": b"2", "0/outbox": None}}
+    topic = table.changelog_topic.get_topic_name()
+    assert table.changelog(combined) == [
+        ChangelogRecord(topic, 0, b'"0/offset"', b"2"),
+        ChangelogRecord(topic, 0, b'"0/outbox"', None),
+    ]
+    assert dict(table) == {"0/offset": b"2"}  # records only: the store is left as staged
