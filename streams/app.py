@@ -24,6 +24,7 @@ import logging
 import os
 import socket
 import ssl
+import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -507,7 +508,9 @@ def _apply_account(accounts: TableT[str, bytes], event: EventT[Any]) -> DeadLett
     except ValidationError as error:
         metrics.ACCOUNT_UPDATES.labels("invalid").inc()
         return _account_dead_letter(event, error)
-    accounts[account.account_id] = add_version(accounts.get(account.account_id), account)
+    # interned: the worker's other maps by account id share this string instead of a copy each
+    account_id = sys.intern(account.account_id)
+    accounts[account_id] = add_version(accounts.get(account_id), account)
     metrics.ACCOUNT_UPDATES.labels("applied").inc()
     return None
 

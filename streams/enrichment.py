@@ -6,6 +6,7 @@ from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime
 
 import orjson
+from pydantic import AwareDatetime, ConfigDict
 
 from schemas import Account, AccountContext, AccountTier
 from streams.state import compact_json
@@ -14,6 +15,29 @@ UNKNOWN_ACCOUNT = AccountContext(tier=AccountTier.UNKNOWN)
 EARLIEST = datetime.min.replace(tzinfo=UTC)
 HISTORY_LENGTH = 8
 """Account versions kept per account, so late events get the tier in force when they happened."""
+
+
+class StoredVersion(AccountContext):
+    """One version of an account as the worker stores it: the context enriched events carry
+    and when it took effect, nothing else of the master data.
+
+    Stored without the ``None`` fields, about 150 bytes instead of the 500 of a whole
+    :class:`Account` (the accounts table holds one history per account, in memory). Histories
+    written with whole accounts read the same: the other fields are ignored.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    updated_at: AwareDatetime | None = None
+
+    @classmethod
+    def of(cls, account: Account) -> StoredVersion:
+        return cls(**account_context(account).model_dump(), updated_at=account.updated_at)
+
+    def context(self) -> AccountContext:
+        return AccountContext.model_construct(
+            **{name: getattr(self, name) for name in AccountContext.model_fields}
+        )
 
 
 def account_context(account: Account) -> AccountContext:
@@ -27,7 +51,11 @@ def account_context(account: Account) -> AccountContext:
     )
 
 
-def _effective_times(versions: list[Account]) -> list[datetime]:
+def _versions(history: bytes) -> list[StoredVersion]:
+    return [StoredVersion.model_validate(v) for v in orjson.loads(history)]
+
+
+def _effective_times(versions: list[StoredVersion]) -> list[datetime]:
     """When each stored version took effect: its ``updated_at``, or, for a version published
     without one, the time of the version before it (it arrived after that one)."""
     times, current = [], EARLIEST
@@ -44,15 +72,17 @@ def add_version(history: bytes | None, account: Account) -> bytes:
     redelivery changes nothing); an undated one replaces any stored undated one and takes
     effect after everything stored. Only the newest :data:`HISTORY_LENGTH` versions are kept.
     """
-    versions = [Account.model_validate(v) for v in orjson.loads(history)] if history else []
+    versions = _versions(history) if history else []
     versions = [v for v in versions if v.updated_at != account.updated_at]
+    version = StoredVersion.of(account)
     if account.updated_at is None:
-        versions.append(account)
+        versions.append(version)
     else:
         times = _effective_times(versions)
         position = sum(1 for t in times if t <= account.updated_at)
-        versions.insert(position, account)
-    return compact_json([v.model_dump(mode="json") for v in versions[-HISTORY_LENGTH:]])
+        versions.insert(position, version)
+    kept = versions[-HISTORY_LENGTH:]
+    return compact_json([v.model_dump(mode="json", exclude_none=True) for v in kept])
 
 
 class AccountDirectory:
@@ -77,9 +107,9 @@ class AccountDirectory:
         if cached is None or cached[0] is not raw:
             if len(self._cache) >= self._cache_size:
                 self._cache.clear()
-            versions = [Account.model_validate(v) for v in orjson.loads(raw)]
+            versions = _versions(raw)
             times = _effective_times(versions)
-            cached = (raw, [(t, account_context(v)) for t, v in zip(times, versions, strict=True)])
+            cached = (raw, [(t, v.context()) for t, v in zip(times, versions, strict=True)])
             self._cache[account_id] = cached
         timeline = cached[1]
         if at is not None:

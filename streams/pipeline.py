@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import logging
 import math
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
@@ -434,10 +435,11 @@ class TouchpointProcessor:
         for partition, account_id in accounts:
             if account_id in self._partition_of:
                 continue
-            self._partition_of[account_id] = partition
-            raw = self._state.get(alerts_key(partition, account_id))
+            shared = sys.intern(account_id)  # the accounts table's key (streams.app)
+            self._partition_of[shared] = partition
+            raw = self._state.get(alerts_key(partition, shared))
             if raw is not None:
-                self._book.restore(account_id, orjson.loads(raw))
+                self._book.restore(shared, orjson.loads(raw))
 
     def _roll_kpis(
         self, fresh: Fresh, outcome: BatchOutcome, now: datetime, seen: list[float]

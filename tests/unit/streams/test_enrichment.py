@@ -12,6 +12,7 @@ from streams.enrichment import (
     HISTORY_LENGTH,
     UNKNOWN_ACCOUNT,
     AccountDirectory,
+    StoredVersion,
     account_context,
     add_version,
 )
@@ -45,7 +46,7 @@ def history(*versions: Account) -> bytes:
 
 def stored(raw: bytes) -> list[tuple[AccountTier, datetime | None]]:
     """(tier, updated_at) of every stored version, oldest first."""
-    return [(a.tier, a.updated_at) for a in map(Account.model_validate, orjson.loads(raw))]
+    return [(v.tier, v.updated_at) for v in map(StoredVersion.model_validate, orjson.loads(raw))]
 
 
 STANDARD, STRATEGIC, KEY = AccountTier.STANDARD, AccountTier.STRATEGIC, AccountTier.KEY
@@ -171,3 +172,27 @@ def test_a_dated_version_after_an_undated_one_takes_effect() -> None:
 def test_redelivering_an_undated_version_changes_nothing() -> None:
     raw = history(version(STANDARD, updated=1), version(STRATEGIC, updated=None))
     assert add_version(raw, version(STRATEGIC, updated=None)) == raw
+
+
+def test_a_stored_version_keeps_only_the_context_and_its_time() -> None:
+    account = Account(
+        account_id="acme", name="Acme Corp", tier=STRATEGIC, kam_owner="ana", segment="retail",
+        annual_revenue_eur=5e8, growth_potential=7, updated_at=day(1),
+    )  # fmt: skip
+    assert orjson.loads(add_version(None, account)) == [
+        {"tier": "strategic", "name": "Acme Corp", "kam_owner": "ana",
+         "updated_at": "2026-01-02T00:00:00Z"}
+    ]  # fmt: skip
+
+
+def test_a_history_of_whole_accounts_reads_the_same_and_shrinks_on_the_next_version() -> None:
+    """Histories written before versions were stored compactly (a changelog recovered by a
+    new worker) give the same contexts; the next version rewrites them compactly."""
+    old = [version(STANDARD, updated=1), version(STRATEGIC, updated=5, owner="bo")]
+    whole = orjson.dumps([v.model_dump(mode="json") for v in old])
+    compact = history(*old)
+    assert len(compact) < len(whole) / 2
+    for at in (None, day(0), day(2), day(6)):
+        expected = AccountDirectory(records={"acme": compact}).context("acme", at=at)
+        assert AccountDirectory(records={"acme": whole}).context("acme", at=at) == expected
+    assert add_version(whole, version(KEY, updated=9)) == history(*old, version(KEY, updated=9))
