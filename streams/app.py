@@ -46,7 +46,7 @@ from streams.enrichment import AccountDirectory, add_version
 from streams.kpis import KpiConfig
 from streams.loop_lag import probe_loop_lag
 from streams.outputs import OutputProducer, OutputRecord, Refused
-from streams.pipeline import AlertRecord, BatchOutcome, TouchpointProcessor, combined
+from streams.pipeline import AlertRecord, BatchOutcome, TouchpointProcessor
 from streams.tables import BatchTable, batch_table
 from streams.validation import SourceRecord, ValidationPolicy
 
@@ -312,7 +312,7 @@ async def _process_in_slices(
         piece = processor.process(_source_records(part), now=_utcnow())
         state.stage(piece.state_writes)
         slices.append((piece, _records(topics, piece)))
-    outcome = slices[0][0] if len(slices) == 1 else combined(piece for piece, _ in slices)
+    outcome = slices[0][0] if len(slices) == 1 else processor.combined(piece for piece, _ in slices)
     return outcome, [record for _, records in slices for record in records]
 
 

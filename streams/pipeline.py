@@ -706,20 +706,42 @@ class TouchpointProcessor:
         The outbox is part of the batch's state, written (and made durable by the caller)
         before the alerts are sent; the next batch or tick empties it again.
         """
-        boxes: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
         for alert in outcome.alerts:
             partition = self._partition_of[alert.account_id]
             seq = self._sequences[partition] = self._sequence(partition) + 1
-            value = alert.model_dump_json()
-            boxes[partition].append((seq, alert.account_id, value))
             outcome.alert_records.append(
-                (alert.account_id, _alert_origin(partition, seq), value.encode())
+                (alert.account_id, _alert_origin(partition, seq), alert.model_dump_json().encode())
             )
-        for partition in self._outbox_full | set(boxes):
+        alerted = {self._partition_of[alert.account_id] for alert in outcome.alerts}
+        self._fill_outboxes(outcome, self._outbox_full | alerted)
+
+    def _fill_outboxes(self, outcome: BatchOutcome, partitions: Iterable[int]) -> None:
+        """Write the outbox of each of ``partitions``: every alert record of ``outcome``."""
+        boxes: dict[int, list[tuple[int, str, str]]] = {p: [] for p in partitions}
+        for account_id, origin, value in outcome.alert_records:
+            boxes[self._partition_of[account_id]].append(
+                (origin.version[0], account_id, value.decode())
+            )
+        for partition, alerts in boxes.items():
             outcome.state_writes[partition][outbox_key(partition)] = compact_json(
-                {"seq": self._sequences[partition], "alerts": boxes.get(partition, [])}
+                {"seq": self._sequence(partition), "alerts": alerts}
             )
-        self._outbox_full = set(boxes)
+        self._outbox_full = {partition for partition, alerts in boxes.items() if alerts}
+
+    def combined(self, outcomes: Iterable[BatchOutcome]) -> BatchOutcome:
+        """One outcome of a batch processed in slices (``outcomes`` in their order): its state
+        writes ordered as :meth:`process` orders one slice's, each key once.
+
+        A slice's outbox holds only that slice's alerts, but every alert of the batch is sent
+        after its one state write: the batch's outbox holds them all, so that a crash in
+        between finds each one for the next owner to send again."""
+        outcome = BatchOutcome()
+        for part in outcomes:
+            outcome.extend(part)
+        written = {p for p, writes in outcome.state_writes.items() if outbox_key(p) in writes}
+        self._fill_outboxes(outcome, written)
+        _decisions_first(outcome)
+        return outcome
 
     def _sequence(self, partition: int) -> int:
         if partition not in self._sequences:
@@ -989,16 +1011,6 @@ class _Budget:
 
     def __call__(self, taken: int) -> bool:
         return bool(self._keys and taken >= self._keys) or self._clock() >= self._until
-
-
-def combined(outcomes: Iterable[BatchOutcome]) -> BatchOutcome:
-    """One outcome of a batch processed in slices (``outcomes`` in their order): its state
-    writes ordered as :meth:`TouchpointProcessor.process` orders one slice's."""
-    outcome = BatchOutcome()
-    for part in outcomes:
-        outcome.extend(part)
-    _decisions_first(outcome)
-    return outcome
 
 
 def _decisions_first(outcome: BatchOutcome) -> None:

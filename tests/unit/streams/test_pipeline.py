@@ -1070,7 +1070,8 @@ def sliced_batch() -> list[bytes]:
 def test_the_slices_of_a_batch_combine_to_one_outcome_each_key_written_once() -> None:
     """Slices of two, each reading the state the one before staged (as the worker processes a
     large batch): their combined outcome holds every output in order and writes each key once,
-    its last value, in the order one pass writes a batch: decisions first, watermark last."""
+    its last value, in the order one pass writes a batch: decisions first, watermark last; its
+    outbox holds the alerts of every slice (all are sent after the one state write)."""
     state: dict[str, bytes] = {}
     worker = processor(state)
     pieces: list[BatchOutcome] = []
@@ -1078,7 +1079,7 @@ def test_the_slices_of_a_batch_combine_to_one_outcome_each_key_written_once() ->
         part = records(sliced_batch()[first : first + 2], first_offset=first)
         pieces.append(piece := worker.process(part, now=NOW))
         apply(state, piece)
-    combined = pipeline.combined(pieces)
+    combined = worker.combined(pieces)
     assert [i.event.event_id for i in combined.enriched] == ["e1", "e2", "e3", "e4", "e5"]
     assert combined.enriched_sources == [(TOPIC, P, offset) for offset in range(5)]
     assert combined.alerts == [a for piece in pieces for a in piece.alerts]
@@ -1088,7 +1089,16 @@ def test_the_slices_of_a_batch_combine_to_one_outcome_each_key_written_once() ->
     assert {offset_key(P), outbox_key(P)} <= rewritten
     from_combined: dict[str, bytes] = {}
     apply(from_combined, combined)
-    assert from_combined == state
+    assert pieces[0].alerts and not pieces[2].alerts
+    assert processor(state).outbox([P]) == []  # the last slice's own outbox: nothing to send
+    # A crash after the batch's state write, before any alert was sent: all are sent again.
+    assert processor(from_combined).outbox([P]) == combined.alert_records
+    assert {k: v for k, v in from_combined.items() if k != outbox_key(P)} == {
+        k: v for k, v in state.items() if k != outbox_key(P)
+    }
+    # The next batch or tick empties the batch's outbox, as it would a one-pass batch's.
+    apply(from_combined, worker.tick(now=NOW + timedelta(seconds=1)))
+    assert processor(from_combined).outbox([P]) == []
     written = list(combined.state_writes[P])
     assert written[-1] == offset_key(P) and int(state[offset_key(P)]) == 4
     kinds = [parse_key(key)[1] for key in written]
