@@ -11,7 +11,7 @@ quiet periods, repeats, update pacing) runs on the *stream time* of each account
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import orjson
@@ -53,6 +53,9 @@ def _utc(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 class AlertBook:
     """Alert states by account; :meth:`evaluate` turns one batch into the alerts to emit."""
 
@@ -77,10 +80,11 @@ class AlertBook:
         self._accounts: dict[str, dict[str, AlertState]] = {}
         self._firing: dict[str, str] = {}
         self._dirty: set[str] = set()
-        self._now = 0.0
-        """The processing time of the current :meth:`evaluate` (``updated_at`` of its records)."""
-        self._stamps: dict[str, float] = {}
-        """``updated_at`` of each key's last record in the current :meth:`evaluate`."""
+        self._now_ms = 0
+        """The processing time of the current :meth:`evaluate` in whole milliseconds (the
+        ``updated_at`` of its records, which the alerts table keeps to the millisecond)."""
+        self._stamps: dict[str, int] = {}
+        """``updated_at`` (ms) of each key's last record, while it is not before ``_now_ms``."""
         for account_id, bundle in (states or {}).items():
             self.restore(account_id, bundle)
 
@@ -164,8 +168,9 @@ class AlertBook:
         quiet-period resolves. Both default to ``now``, the processing time, which otherwise
         only stamps the records' ``updated_at``.
         """
-        self._now = at = _ts(now)
-        self._stamps = {}
+        at = _ts(now)
+        self._now_ms = now_ms = int(at * 1000)
+        self._stamps = {key: ms for key, ms in self._stamps.items() if ms >= now_ms}
         moments = seen if seen is not None else [at] * len(events)
         of_account = clock or (lambda _: at)
         out: list[Alert] = []
@@ -351,13 +356,14 @@ class AlertBook:
         state.emitted_at = state.emitted_severity = state.emitted_value = None
         return alert
 
-    def _stamp(self, key: str) -> float:
-        """``updated_at`` of a record: the processing time, one microsecond after the key's
-        record before it in the same batch (a resolve and a new firing, or a firing and its
-        recovery), so receivers ordering a key's records by it keep them all."""
+    def _stamp(self, key: str) -> datetime:
+        """``updated_at`` of a record: the processing time to the millisecond, and one
+        millisecond after the key's record before it if that one is not older (a resolve and a
+        new firing in one batch, a backlog judged step by step), so receivers ordering a key's
+        records by it, and the alerts table's ``argMax(..., updated_at)``, keep them all."""
         last = self._stamps.get(key)
-        stamp = self._stamps[key] = self._now if last is None else max(self._now, last + 1e-6)
-        return stamp
+        ms = self._stamps[key] = self._now_ms if last is None else max(self._now_ms, last + 1)
+        return _EPOCH + timedelta(milliseconds=ms)
 
     def _alert(
         self,
@@ -399,7 +405,7 @@ class AlertBook:
             evidence=evidence,
             event_ids=list(state.event_ids),
             started_at=_utc(state.started_at),
-            updated_at=_utc(self._stamp(key)),
+            updated_at=self._stamp(key),
         )
 
 

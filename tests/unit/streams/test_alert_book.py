@@ -378,4 +378,21 @@ def test_two_records_of_one_key_in_one_batch_are_ordered_by_updated_at() -> None
     resolved, again = book.evaluate(now=at(30), events=[late("E2")])
     assert (resolved.status, again.status) == ("resolved", "firing")
     assert resolved.updated_at == at(30)
-    assert again.updated_at == at(30) + timedelta(microseconds=1)
+    assert again.updated_at == at(30) + timedelta(milliseconds=1)
+    # Stamps are whole milliseconds (the alerts table's precision), never rounded up.
+    first, *_ = book.evaluate(now=at(60) + timedelta(microseconds=2_999), events=[late("E4")])
+    assert first.updated_at == at(60) + timedelta(milliseconds=2)
+
+
+def test_a_key_stamped_ahead_of_the_clock_stays_ordered_in_the_next_batch() -> None:
+    """The next batch runs within the millisecond of a key's last record: its new record is
+    still a millisecond newer, not a tie the alerts table could not order."""
+    book = AlertBook(config=CONFIG)
+    [fired] = book.evaluate(now=at(1), snapshots=[otif(0.93, hours=1)])
+    [critical] = book.evaluate(
+        now=at(1) + timedelta(microseconds=300), snapshots=[otif(0.84, hours=2.1)]
+    )
+    assert (fired.severity, critical.severity) == ("warning", "critical")
+    assert (fired.updated_at, critical.updated_at) == (at(1), at(1) + timedelta(milliseconds=1))
+    [eased] = book.evaluate(now=at(3), snapshots=[otif(0.90, hours=3)])
+    assert eased.updated_at == at(3)
