@@ -295,6 +295,10 @@ def _assert_stored_once(
     )
     assert repeated_alerts == []
     assert _sql(pipeline, "SELECT count() FROM alerts") == [[alerts]]
+    ties = "SELECT alert_key FROM alerts GROUP BY alert_key, updated_at HAVING count() > 1"
+    assert _sql(pipeline, ties) == []  # so the latest state, as docs/analysts.md queries it:
+    current = "SELECT alert_key, toString(argMax(status, updated_at)) FROM alerts GROUP BY 1"
+    assert dict(_sql(pipeline, current)) == _final_alert_states(pipeline)  # type: ignore[arg-type]
 
 
 def _assert_alerts_as_without_crashes(pipeline: Pipeline, expected: Expected) -> None:
