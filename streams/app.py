@@ -268,14 +268,19 @@ async def _tick_through_the_flush(
     After each slice the flush rests ``rest`` times as long as the slice held the worker
     (computing it, then writing its state and updates): back to back, the slices would take
     most of the event loop, Faust's consumer would hand the batches only a few events each,
-    and the input would queue up for the whole flush."""
-    while True:
-        began = clock()
-        async with exclusive:
-            await emit(processor.tick(now=_utcnow()))
-        if not processor.flushing:
-            return
-        await sleep((clock() - began) * rest)
+    and the input would queue up for the whole flush. The batches of the rests leave the flush
+    to this loop (``flush_in_ticks``): each of them waits for one slice at most."""
+    try:
+        while True:
+            began = clock()
+            async with exclusive:
+                await emit(processor.tick(now=_utcnow()))
+            if not processor.flushing:
+                return
+            processor.flush_in_ticks = True  # batches meanwhile only count their events
+            await sleep((clock() - began) * rest)
+    finally:
+        processor.flush_in_ticks = False
 
 
 async def _write(

@@ -164,6 +164,10 @@ class TouchpointProcessor:
 
     _scored: dict[_Touched, _Scored]
     _last_bounds: tuple[datetime | None, dict[str, tuple[datetime, datetime]]]
+    flush_in_ticks: bool = False
+    """Set while the timer drives a KPI flush (a slice, a rest, the next slice): batches then
+    leave the flush under way to :meth:`tick` and only count their events, so that none waits
+    for a flush slice of its own besides the timer's."""
 
     def __init__(
         self,
@@ -294,7 +298,7 @@ class TouchpointProcessor:
         moments: list[float] = []
         touched = self._roll_kpis(fresh, outcome, now, moments)
         events = [item for items in fresh.values() for _, item in items]
-        outcome.kpi_updates, snapshots = self._due_kpis(now, touched)
+        outcome.kpi_updates, snapshots = self._due_kpis(now, touched, batch=True)
         snapshots = [*self._take_verdicts(), *snapshots]
         outcome.alerts = self._book.evaluate(
             now=now, events=events, seen=moments, snapshots=snapshots, clock=self._alert_clock(now)
@@ -320,7 +324,7 @@ class TouchpointProcessor:
                     partition, mark=self._stream_time(partition), floor=floor, states={},
                     outcome=outcome,
                 )  # fmt: skip
-        outcome.kpi_updates, snapshots = self._due_kpis(now, {})
+        outcome.kpi_updates, snapshots = self._due_kpis(now, {}, batch=False)
         snapshots = [*self._take_verdicts(), *snapshots]
         outcome.alerts = self._book.evaluate(
             now=now, snapshots=snapshots, clock=self._alert_clock(now)
@@ -762,15 +766,20 @@ class TouchpointProcessor:
         self,
         now: datetime,
         touched: Mapping[_Touched, _Rolled],
+        *,
+        batch: bool,
     ) -> tuple[list[KpiUpdate], list[KpiSnapshot]]:
         """Every ``kpi_interval`` s, for each key touched since the last time: its KPI update,
         its account's health, and the snapshots the KPI alert rules need (computed once).
 
         A flush of many keys is spread over batches and ticks, ``kpi_flush_keys`` keys at a
-        time, so it never stalls the event loop for long. Event-level alerts do not wait for
-        this; KPI rules judge trends, not single events.
+        time, so it never stalls the event loop for long (batches leave it to the ticks while
+        :attr:`flush_in_ticks`). Event-level alerts do not wait for this; KPI rules judge
+        trends, not single events.
         """
         self._kpi_pending.update(touched)
+        if batch and self.flush_in_ticks and self._cycle:
+            return [], []
         if not self._cycle and not self._start_kpi_flush(now):
             return [], []
         return self._flush_kpi_slice(now, touched)

@@ -135,6 +135,7 @@ class Flush:
     def __init__(self, slices: int, clock: list[float]) -> None:
         self.left = slices
         self.clock = clock
+        self.flush_in_ticks = False
 
     @property
     def flushing(self) -> bool:
@@ -160,6 +161,7 @@ def test_the_timer_rests_between_two_slices_of_a_flush(rest: float, rests: list[
         emitted.append(outcome)
 
     async def sleep(seconds: float) -> None:
+        assert flush.flush_in_ticks  # batches in the rests leave the flush to the timer
         slept.append(seconds)
         clock[0] += seconds
 
@@ -168,3 +170,4 @@ def test_the_timer_rests_between_two_slices_of_a_flush(rest: float, rests: list[
         clock=lambda: clock[0], sleep=sleep,
     ))  # fmt: skip
     assert (len(emitted), slept, flush.flushing) == (3, rests, False)
+    assert not flush.flush_in_ticks  # the next flush starts in a batch again

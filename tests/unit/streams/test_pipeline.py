@@ -1056,6 +1056,40 @@ def test_a_kpi_flush_slice_also_ends_after_its_time_budget(
     ]  # fmt: skip
 
 
+def test_while_the_timer_drives_a_flush_batches_only_count_their_events(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch in the timer's rest computes none of the flush under way; the ticks compute
+    all of it, the batch's keys with what the batch counted, as when batches take part."""
+    monkeypatch.setattr(pipeline, "time", SimpleNamespace(monotonic=lambda: 100.0))
+
+    def flushed(*, batches_leave_it: bool) -> list[list[KpiUpdate]]:
+        state: dict[str, bytes] = {}
+        worker = TouchpointProcessor(
+            accounts=directory(ACME, GLOBEX), state=state, policy=ValidationPolicy(),
+            kpis=KpiConfig(), alert_rules=RULES, kpi_interval=10.0, kpi_flush_keys=2,
+        )  # fmt: skip
+        first = worker.process(records(many_keys()), now=NOW)
+        apply(state, first)
+        worker.flush_in_ticks = batches_leave_it
+        later = worker.process(records([csat("e9", "acme", 1, at=NOW)], first_offset=50), now=NOW)
+        apply(state, later)
+        slices = [first.kpi_updates, later.kpi_updates]
+        while worker.flushing:
+            tick = worker.tick(now=NOW)
+            apply(state, tick)
+            slices.append(tick.kpi_updates)
+        return slices
+
+    def content(slices: list[list[KpiUpdate]]) -> list[str]:
+        return sorted(update.model_dump_json() for piece in slices for update in piece)
+
+    left, shared = flushed(batches_leave_it=True), flushed(batches_leave_it=False)
+    assert left[1] == [] and names(shared[1]) != []
+    assert len(left) == len(shared) + 1  # the batch's slice went to one more tick
+    assert content(left) == content(shared) and len(content(left)) > 4
+
+
 def sliced_batch() -> list[bytes]:
     at = NOW - timedelta(hours=1)
     return [
